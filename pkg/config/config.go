@@ -1,0 +1,221 @@
+// Package config builds Reticle's one Config from defaults, RETICLE_* environment variables and command-line
+// flags (flags win over the environment, the environment over defaults), reads *_FILE secrets, and
+// validates it with one-line errors that name the bad value. It imports only the standard library.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// ErrInvalid is wrapped by every validation error.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Verify modes for startup self-verification.
+const (
+	VerifyEnforce = "enforce"
+	VerifyWarn    = "warn"
+	VerifyOff     = "off"
+)
+
+// InterfaceSchemes are the URI schemes `--interface` accepts; the mesh layer validates the rest of the URI.
+var InterfaceSchemes = []string{"tcp-client", "tcp-server", "udp", "auto", "local"}
+
+// Config is the whole runtime configuration of `reticle serve`.
+type Config struct {
+	Listen         string         // address the web server listens on, host:port
+	DataDir        string         // where the database, identities, snapshots and integrity state live
+	LogLevel       string         // debug, info, warn or error
+	LogFormat      string         // text or json
+	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For / X-Real-IP / X-Forwarded-Proto are believed
+	Interfaces     []string       // mesh interface URIs, e.g. tcp-client://host:4242
+	Verify         string         // enforce, warn or off
+	ManifestPath   string         // release manifest; empty means the default locations
+	BundlePath     string         // cosign bundle of the manifest; empty means next to the manifest
+	Transport      bool           // run the mesh node as a transport (routing) node
+	// InitialPassword provisions the owner password on first start (from RETICLE_INITIAL_PASSWORD_FILE).
+	InitialPassword string
+}
+
+// Default returns the configuration used when nothing is set: the UI on 127.0.0.1:8000 and the data in
+// ./reticle-data.
+func Default() Config {
+	return Config{
+		Listen:    "127.0.0.1:8000",
+		DataDir:   "reticle-data",
+		LogLevel:  "info",
+		LogFormat: "text",
+		Verify:    VerifyWarn,
+	}
+}
+
+// Load parses args (without the program and subcommand names) over the environment given by getenv.
+// Errors are one line and name the bad flag or variable.
+func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	c := Default()
+	var proxies, ifaces listFlag
+	var rawProxies []string
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+
+	envStr := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.Listen, "listen", envStr("RETICLE_LISTEN", c.Listen), "web UI/API address host:port (RETICLE_LISTEN)")
+	fs.StringVar(&c.DataDir, "data-dir", envStr("RETICLE_DATA_DIR", c.DataDir), "data directory (RETICLE_DATA_DIR)")
+	fs.StringVar(&c.LogLevel, "log-level", envStr("RETICLE_LOG_LEVEL", c.LogLevel), "debug|info|warn|error (RETICLE_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", envStr("RETICLE_LOG_FORMAT", c.LogFormat), "text|json (RETICLE_LOG_FORMAT)")
+	fs.StringVar(&c.Verify, "verify", envStr("RETICLE_VERIFY", c.Verify), "startup self-verification enforce|warn|off (RETICLE_VERIFY)")
+	fs.StringVar(&c.ManifestPath, "manifest", envStr("RETICLE_MANIFEST", ""), "release manifest.json path (RETICLE_MANIFEST)")
+	fs.StringVar(&c.BundlePath, "bundle", envStr("RETICLE_BUNDLE", ""), "cosign bundle of the manifest (RETICLE_BUNDLE)")
+	fs.Var(&proxies, "trusted-proxy", "CIDR or IP of a reverse proxy to trust, repeatable (RETICLE_TRUSTED_PROXY, comma-separated)")
+	fs.Var(&ifaces, "interface", "mesh interface URI, repeatable (RETICLE_INTERFACE, comma-separated)")
+	transportDefault := false
+	if v := getenv("RETICLE_TRANSPORT"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("%w: RETICLE_TRANSPORT=%q is not a boolean", ErrInvalid, v)
+		}
+		transportDefault = b
+	}
+	fs.BoolVar(&c.Transport, "transport", transportDefault, "act as a Reticulum transport (routing) node (RETICLE_TRANSPORT)")
+
+	if err := fs.Parse(args); err != nil {
+		return c, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("%w: unexpected argument %q", ErrInvalid, fs.Arg(0))
+	}
+	rawProxies = proxies
+	if len(rawProxies) == 0 {
+		rawProxies = splitList(getenv("RETICLE_TRUSTED_PROXY"))
+	}
+	c.Interfaces = ifaces
+	if len(c.Interfaces) == 0 {
+		c.Interfaces = splitList(getenv("RETICLE_INTERFACE"))
+	}
+	for _, p := range rawProxies {
+		pfx, err := parsePrefix(p)
+		if err != nil {
+			return c, fmt.Errorf("%w: --trusted-proxy %q is not a CIDR or IP address", ErrInvalid, p)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, pfx)
+	}
+	if f := getenv("RETICLE_INITIAL_PASSWORD_FILE"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return c, fmt.Errorf("%w: RETICLE_INITIAL_PASSWORD_FILE: %v", ErrInvalid, err)
+		}
+		c.InitialPassword = strings.TrimRight(string(b), "\r\n")
+		if c.InitialPassword == "" {
+			return c, fmt.Errorf("%w: RETICLE_INITIAL_PASSWORD_FILE %q is empty", ErrInvalid, f)
+		}
+	}
+	return c, c.Validate()
+}
+
+// Validate checks every field and returns the first problem as one line naming the bad value.
+func (c Config) Validate() error {
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return fmt.Errorf("%w: --listen %q must be host:port", ErrInvalid, c.Listen)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%w: --listen %q has a bad port", ErrInvalid, c.Listen)
+	}
+	if host != "" && host != "localhost" {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return fmt.Errorf("%w: --listen %q must use an IP address or localhost", ErrInvalid, c.Listen)
+		}
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		return fmt.Errorf("%w: --data-dir must not be empty", ErrInvalid)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("%w: --log-level %q must be debug, info, warn or error", ErrInvalid, c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("%w: --log-format %q must be text or json", ErrInvalid, c.LogFormat)
+	}
+	switch c.Verify {
+	case VerifyEnforce, VerifyWarn, VerifyOff:
+	default:
+		return fmt.Errorf("%w: --verify %q must be enforce, warn or off", ErrInvalid, c.Verify)
+	}
+	for _, raw := range c.Interfaces {
+		if err := checkInterfaceURI(raw); err != nil {
+			return fmt.Errorf("%w: --interface %q: %v", ErrInvalid, raw, err)
+		}
+	}
+	return nil
+}
+
+// DBPath is the SQLite database file inside the data dir.
+func (c Config) DBPath() string { return filepath.Join(c.DataDir, "reticle.db") }
+
+func checkInterfaceURI(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a URI")
+	}
+	known := false
+	for _, s := range InterfaceSchemes {
+		if u.Scheme == s {
+			known = true
+		}
+	}
+	if !known {
+		return fmt.Errorf("unknown scheme %q (want one of %s)", u.Scheme, strings.Join(InterfaceSchemes, ", "))
+	}
+	if strings.HasPrefix(u.Scheme, "tcp-") && u.Port() == "" {
+		return errors.New("needs host:port")
+	}
+	return nil
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}

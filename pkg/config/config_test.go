@@ -1,0 +1,115 @@
+package config
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:8000" || c.DataDir != "reticle-data" || c.Verify != VerifyWarn {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+	if c.DBPath() != filepath.Join("reticle-data", "reticle.db") {
+		t.Fatalf("DBPath = %q", c.DBPath())
+	}
+}
+
+func TestFlagsWinOverEnv(t *testing.T) {
+	e := env(map[string]string{
+		"RETICLE_LISTEN":        "0.0.0.0:9000",
+		"RETICLE_DATA_DIR":      "/data",
+		"RETICLE_TRUSTED_PROXY": "10.0.0.0/8, 127.0.0.1",
+		"RETICLE_INTERFACE":     "tcp-client://127.0.0.1:4242",
+		"RETICLE_LOG_FORMAT":    "json",
+		"RETICLE_TRANSPORT":     "true",
+	})
+	c, err := Load([]string{"--listen", "127.0.0.1:8001", "--trusted-proxy", "::1"}, e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:8001" {
+		t.Errorf("flag should win: %q", c.Listen)
+	}
+	if c.DataDir != "/data" || c.LogFormat != "json" || !c.Transport {
+		t.Errorf("env not applied: %+v", c)
+	}
+	if len(c.TrustedProxies) != 1 || c.TrustedProxies[0].String() != "::1/128" {
+		t.Errorf("flag list should replace env list: %v", c.TrustedProxies)
+	}
+	if len(c.Interfaces) != 1 || c.Interfaces[0] != "tcp-client://127.0.0.1:4242" {
+		t.Errorf("interfaces from env: %v", c.Interfaces)
+	}
+	c2, err := Load(nil, e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c2.TrustedProxies) != 2 || c2.TrustedProxies[1].String() != "127.0.0.1/32" {
+		t.Errorf("env proxies: %v", c2.TrustedProxies)
+	}
+}
+
+func TestInvalidConfigNamesTheValue(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"listen no port", []string{"--listen", "localhost"}, nil, `--listen "localhost"`},
+		{"listen bad port", []string{"--listen", "127.0.0.1:99999"}, nil, "bad port"},
+		{"listen hostname", []string{"--listen", "example.org:80"}, nil, "IP address"},
+		{"log level", []string{"--log-level", "loud"}, nil, `--log-level "loud"`},
+		{"log format", nil, map[string]string{"RETICLE_LOG_FORMAT": "xml"}, `--log-format "xml"`},
+		{"proxy", []string{"--trusted-proxy", "10.0.0.0/33"}, nil, `--trusted-proxy "10.0.0.0/33"`},
+		{"verify", []string{"--verify", "maybe"}, nil, `--verify "maybe"`},
+		{"iface scheme", []string{"--interface", "http://x:1"}, nil, `unknown scheme "http"`},
+		{"iface port", []string{"--interface", "tcp-client://host"}, nil, "needs host:port"},
+		{"transport env", nil, map[string]string{"RETICLE_TRANSPORT": "perhaps"}, "RETICLE_TRANSPORT"},
+		{"unknown flag", []string{"--nope"}, nil, "nope"},
+		{"stray arg", []string{"extra"}, nil, `unexpected argument "extra"`},
+		{"empty data dir", []string{"--data-dir", " "}, nil, "--data-dir"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(tc.args, env(tc.env), io.Discard)
+			if err == nil {
+				t.Fatal("expected an error")
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error should wrap ErrInvalid: %v", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q should be one line containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestInitialPasswordFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(p, []byte("correct horse battery\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(nil, env(map[string]string{"RETICLE_INITIAL_PASSWORD_FILE": p}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.InitialPassword != "correct horse battery" {
+		t.Fatalf("password = %q", c.InitialPassword)
+	}
+	if _, err := Load(nil, env(map[string]string{"RETICLE_INITIAL_PASSWORD_FILE": p + ".missing"}), io.Discard); err == nil {
+		t.Fatal("missing secret file must be an error")
+	}
+}

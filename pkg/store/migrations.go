@@ -1,0 +1,10 @@
+package store
+
+// migrations lists every schema step in order. Append new ones at the end; never edit or reorder an
+// existing one, because databases in the field already carry it.
+func migrations() []migration {
+	return []migration{
+		m0001Settings(),
+		m0002Interfaces(),
+	}
+}

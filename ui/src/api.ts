@@ -1,0 +1,197 @@
+// The one HTTP client for Reticle's JSON API (/api/v1).
+//
+// Every call sends the session cookie (credentials: 'same-origin'); every
+// state-changing call also sends the CSRF token in X-CSRF-Token. A 401 from
+// any call that expects a session runs the handler set with onUnauthorized,
+// which sends the app back to the status check and the login screen.
+
+const BASE = '/api/v1'
+
+export type IntegrityStatus = 'verified' | 'unsigned-dev' | 'warning' | 'failed'
+export type AtRestStatus = 'ok' | 'changed' | 'unclean' | 'first-run'
+
+export interface AuthStatus {
+  setup_required: boolean
+  authenticated: boolean
+  csrf_token?: string
+}
+
+export interface CSRFResponse {
+  csrf_token: string
+}
+
+export interface SystemInfo {
+  version: string
+  commit: string
+  date: string
+  integrity: { status: IntegrityStatus | string; message: string }
+  at_rest: { status: AtRestStatus | string; message: string }
+  features: Record<string, boolean>
+}
+
+export type ID = string | number
+
+export interface Session {
+  id: ID
+  created_at: string
+  last_seen_at: string | null
+  ip: string
+  user_agent: string
+  current: boolean
+}
+
+export type TokenScope = 'read' | 'full'
+
+export interface APIToken {
+  id: ID
+  name: string
+  scope: TokenScope | string
+  created_at: string
+  last_used_at: string | null
+}
+
+export interface CreatedToken {
+  id: ID
+  token: string
+}
+
+export interface LoginAttempt {
+  time: string
+  ip: string
+  user_agent: string
+  path: string
+  outcome: string
+}
+
+/** ApiError is what every failed call throws. status 0 means no response. */
+export class ApiError extends Error {
+  readonly status: number
+  readonly code: string
+  /** Seconds from the Retry-After header, when the server sent one. */
+  readonly retryAfter: number | null
+
+  constructor(status: number, code: string, message: string, retryAfter: number | null = null) {
+    super(message)
+    this.name = 'ApiError'
+    this.status = status
+    this.code = code
+    this.retryAfter = retryAfter
+  }
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+interface RequestOptions {
+  body?: unknown
+  /** Do not treat a 401 as "session gone" (login, setup, status, logout). */
+  publicCall?: boolean
+}
+
+let csrfToken = ''
+let unauthorizedHandler: (() => void) | null = null
+
+/** setCSRFToken stores the token sent with every state-changing request. */
+export function setCSRFToken(token: string): void {
+  csrfToken = token
+}
+
+/** onUnauthorized sets what happens when a call that needs a session gets 401. */
+export function onUnauthorized(handler: () => void): void {
+  unauthorizedHandler = handler
+}
+
+function parseRetryAfter(value: string | null): number | null {
+  if (value === null) return null
+  const secs = Number.parseInt(value.trim(), 10)
+  if (Number.isFinite(secs) && secs >= 0 && String(secs) === value.trim()) return secs
+  const when = Date.parse(value)
+  if (Number.isNaN(when)) return null
+  return Math.max(0, Math.ceil((when - Date.now()) / 1000))
+}
+
+async function toError(res: Response): Promise<ApiError> {
+  let code = `http_${res.status}`
+  let message = res.statusText || `Request failed (${res.status})`
+  try {
+    const body: unknown = await res.json()
+    if (typeof body === 'object' && body !== null && 'error' in body) {
+      const err = (body as { error?: { code?: unknown; message?: unknown } }).error
+      if (typeof err?.code === 'string' && err.code) code = err.code
+      if (typeof err?.message === 'string' && err.message) message = err.message
+    }
+  } catch {
+    // Not JSON: keep the status text.
+  }
+  return new ApiError(res.status, code, message, parseRetryAfter(res.headers.get('Retry-After')))
+}
+
+/** request performs one API call and returns its decoded JSON body. */
+export async function request<T>(method: Method, path: string, opts: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' }
+  const init: RequestInit = { method, headers, credentials: 'same-origin', cache: 'no-store' }
+  if (opts.body !== undefined) {
+    headers['Content-Type'] = 'application/json'
+    init.body = JSON.stringify(opts.body)
+  }
+  if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken
+
+  let res: Response
+  try {
+    res = await fetch(BASE + path, init)
+  } catch {
+    throw new ApiError(0, 'network', 'The server could not be reached.')
+  }
+  if (!res.ok) {
+    const err = await toError(res)
+    if (res.status === 401 && !opts.publicCall) unauthorizedHandler?.()
+    throw err
+  }
+  if (res.status === 204) return undefined as T
+  const text = await res.text()
+  if (!text) return undefined as T
+  try {
+    return JSON.parse(text) as T
+  } catch {
+    throw new ApiError(res.status, 'bad_response', 'The server sent an unreadable answer.')
+  }
+}
+
+const seg = (id: ID): string => encodeURIComponent(String(id))
+
+/** api lists the calls the UI makes, one per endpoint. */
+export const api = {
+  status: () => request<AuthStatus>('GET', '/auth/status', { publicCall: true }),
+  setup: (setupCode: string, password: string) =>
+    request<CSRFResponse>('POST', '/auth/setup', {
+      body: { setup_code: setupCode, password },
+      publicCall: true,
+    }),
+  login: (password: string) =>
+    request<CSRFResponse>('POST', '/auth/login', { body: { password }, publicCall: true }),
+  logout: () => request<void>('POST', '/auth/logout', { publicCall: true }),
+  changePassword: (currentPassword: string, newPassword: string) =>
+    request<void>('POST', '/auth/password', {
+      body: { current_password: currentPassword, new_password: newPassword },
+    }),
+
+  sessions: () => request<Session[]>('GET', '/auth/sessions'),
+  revokeSession: (id: ID) => request<void>('DELETE', `/auth/sessions/${seg(id)}`),
+
+  tokens: () => request<APIToken[]>('GET', '/auth/tokens'),
+  createToken: (name: string, scope: TokenScope) =>
+    request<CreatedToken>('POST', '/auth/tokens', { body: { name, scope } }),
+  revokeToken: (id: ID) => request<void>('DELETE', `/auth/tokens/${seg(id)}`),
+
+  attempts: () => request<LoginAttempt[]>('GET', '/auth/attempts'),
+  system: () => request<SystemInfo>('GET', '/system'),
+
+  peers: () => request<unknown[]>('GET', '/peers'),
+  messages: () => request<unknown[]>('GET', '/messages'),
+}
+
+/** errorText turns anything thrown into one line for the user. */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) return err.message
+  if (err instanceof Error) return err.message
+  return 'Something went wrong.'
+}
