@@ -1,0 +1,321 @@
+#!/usr/bin/env node
+// Development aid: a throwaway stand-in for the Reticle server, so the UI can
+// be developed and smoke-tested without Go. It serves ui/dist with SPA
+// fallback and the production CSP on every response, and fakes the JSON API
+// the UI uses (in memory, one owner).
+//
+//   node tests/mock-server.mjs [--port 8000] [--setup-code CODE] [--password PW]
+//                              [--messaging] [--integrity STATUS] [--at-rest STATUS]
+//
+// --password skips setup (the instance starts with that owner password).
+// Listens on 127.0.0.1 only. Not used in production; the Go server is the real thing.
+import { createServer } from 'node:http'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { readFile, stat } from 'node:fs/promises'
+import { extname, join, normalize, resolve, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+const { values: opt } = parseArgs({
+  options: {
+    port: { type: 'string', default: process.env.PORT ?? '8000' },
+    'setup-code': { type: 'string', default: 'MOCK-SETUP-CODE' },
+    password: { type: 'string' },
+    messaging: { type: 'boolean', default: false },
+    integrity: { type: 'string', default: 'unsigned-dev' },
+    'at-rest': { type: 'string', default: 'ok' },
+    dist: { type: 'string' },
+  },
+})
+
+const DIST = resolve(opt.dist ?? join(fileURLToPath(new URL('.', import.meta.url)), '..', 'dist'))
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+  "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; " +
+  "frame-ancestors 'none'; form-action 'self'"
+const COOKIE = 'reticle_session'
+const MAX_FAILS = 5
+const LOCK_SECONDS = 30
+const MAX_BODY = 64 * 1024
+
+const state = {
+  setupCode: opt['setup-code'],
+  password: opt.password ?? null,
+  /** @type {Map<string, {id: string, csrf: string, created_at: string, last_seen_at: string, ip: string, user_agent: string}>} */
+  sessions: new Map(),
+  /** @type {{id: string, name: string, scope: string, created_at: string, last_used_at: string|null}[]} */
+  tokens: [],
+  /** @type {{time: string, ip: string, user_agent: string, path: string, outcome: string}[]} */
+  attempts: [],
+  fails: 0,
+  lockedUntil: 0,
+}
+
+const types = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+}
+
+const now = () => new Date().toISOString()
+const rid = (n = 16) => randomBytes(n).toString('hex')
+
+function baseHeaders(res) {
+  res.setHeader('Content-Security-Policy', CSP)
+  res.setHeader('X-Content-Type-Options', 'nosniff')
+  res.setHeader('Referrer-Policy', 'no-referrer')
+  res.setHeader('X-Frame-Options', 'DENY')
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin')
+}
+
+function json(res, status, body, headers = {}) {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers })
+  res.end(body === undefined ? '' : JSON.stringify(body))
+}
+
+const fail = (res, status, code, message, headers) => json(res, status, { error: { code, message } }, headers)
+
+function cookies(req) {
+  const out = {}
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const i = part.indexOf('=')
+    if (i > 0) out[part.slice(0, i).trim()] = part.slice(i + 1).trim()
+  }
+  return out
+}
+
+function sameString(a, b) {
+  const x = Buffer.from(String(a))
+  const y = Buffer.from(String(b))
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+async function readJSON(req) {
+  let size = 0
+  const chunks = []
+  for await (const c of req) {
+    size += c.length
+    if (size > MAX_BODY) throw new Error('body too large')
+    chunks.push(c)
+  }
+  if (!size) return {}
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+}
+
+function newSession(req, res) {
+  const id = rid()
+  const s = {
+    id,
+    csrf: rid(),
+    created_at: now(),
+    last_seen_at: now(),
+    ip: req.socket.remoteAddress ?? '',
+    user_agent: req.headers['user-agent'] ?? '',
+  }
+  state.sessions.set(id, s)
+  res.setHeader('Set-Cookie', `${COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax`)
+  return s
+}
+
+function logAttempt(req, path, outcome) {
+  state.attempts.unshift({
+    time: now(),
+    ip: req.socket.remoteAddress ?? '',
+    user_agent: req.headers['user-agent'] ?? '',
+    path,
+    outcome,
+  })
+}
+
+function system() {
+  const messages = {
+    integrity: {
+      verified: 'Signature and hashes verified.',
+      'unsigned-dev': 'Unsigned development build.',
+      warning: 'manifest.json is missing; running unverified (mode warn).',
+      failed: 'Binary hash does not match the signed manifest.',
+    },
+    at_rest: {
+      ok: 'Identities and database match the last clean shutdown.',
+      changed: 'reticle.db changed while Reticle was not running.',
+      unclean: 'The last shutdown was not clean.',
+      'first-run': 'No earlier state recorded.',
+    },
+  }
+  return {
+    version: '0.0.0-mock',
+    commit: 'mock',
+    date: '2026-01-01T00:00:00Z',
+    integrity: { status: opt.integrity, message: messages.integrity[opt.integrity] ?? '' },
+    at_rest: { status: opt['at-rest'], message: messages.at_rest[opt['at-rest']] ?? '' },
+    features: { messaging: opt.messaging },
+  }
+}
+
+async function api(req, res, path) {
+  const method = req.method ?? 'GET'
+  const sess = state.sessions.get(cookies(req)[COOKIE] ?? '')
+  if (sess) sess.last_seen_at = now()
+  const route = `${method} ${path}`
+
+  if (route === 'GET /api/v1/auth/status') {
+    const body = { setup_required: state.password === null, authenticated: Boolean(sess) }
+    if (sess) body.csrf_token = sess.csrf
+    return json(res, 200, body)
+  }
+
+  if (route === 'POST /api/v1/auth/setup' || route === 'POST /api/v1/auth/login') {
+    const isSetup = path.endsWith('/setup')
+    if (Date.now() < state.lockedUntil) {
+      logAttempt(req, path, 'rate_limited')
+      const secs = Math.ceil((state.lockedUntil - Date.now()) / 1000)
+      return fail(res, 429, 'rate_limited', 'Too many failed attempts.', { 'Retry-After': String(secs) })
+    }
+    const body = await readJSON(req)
+    if (isSetup) {
+      if (state.password !== null) return fail(res, 409, 'already_set_up', 'Setup is already done.')
+      if (typeof body.password !== 'string' || body.password.length < 12) {
+        return fail(res, 400, 'weak_password', 'The password needs at least 12 characters.')
+      }
+      if (!sameString(body.setup_code ?? '', state.setupCode)) {
+        state.fails++
+        logAttempt(req, path, 'bad_setup_code')
+        if (state.fails >= MAX_FAILS) state.lockedUntil = Date.now() + LOCK_SECONDS * 1000
+        return fail(res, 401, 'bad_setup_code', 'The setup code is wrong.')
+      }
+      state.password = body.password
+    } else {
+      if (state.password === null) return fail(res, 409, 'setup_required', 'Set up Reticle first.')
+      if (!sameString(body.password ?? '', state.password)) {
+        state.fails++
+        logAttempt(req, path, 'bad_password')
+        if (state.fails >= MAX_FAILS) state.lockedUntil = Date.now() + LOCK_SECONDS * 1000
+        return fail(res, 401, 'bad_password', 'Wrong password.')
+      }
+    }
+    state.fails = 0
+    logAttempt(req, path, 'success')
+    const s = newSession(req, res)
+    return json(res, 200, { csrf_token: s.csrf })
+  }
+
+  if (!sess) return fail(res, 401, 'unauthenticated', 'Sign in first.')
+  if (method !== 'GET' && method !== 'HEAD' && !sameString(req.headers['x-csrf-token'] ?? '', sess.csrf)) {
+    return fail(res, 403, 'csrf', 'Missing or wrong CSRF token.')
+  }
+
+  if (route === 'POST /api/v1/auth/logout') {
+    state.sessions.delete(sess.id)
+    res.setHeader('Set-Cookie', `${COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`)
+    return json(res, 204)
+  }
+  if (route === 'GET /api/v1/system') return json(res, 200, system())
+  if (route === 'GET /api/v1/auth/sessions') {
+    return json(
+      res,
+      200,
+      [...state.sessions.values()].map(({ csrf: _csrf, ...s }) => ({ ...s, current: s.id === sess.id })),
+    )
+  }
+  if (method === 'DELETE' && path.startsWith('/api/v1/auth/sessions/')) {
+    const id = decodeURIComponent(path.slice('/api/v1/auth/sessions/'.length))
+    if (!state.sessions.delete(id)) return fail(res, 404, 'not_found', 'No such session.')
+    return json(res, 204)
+  }
+  if (route === 'GET /api/v1/auth/tokens') return json(res, 200, state.tokens)
+  if (route === 'POST /api/v1/auth/tokens') {
+    const body = await readJSON(req)
+    if (typeof body.name !== 'string' || !body.name.trim()) return fail(res, 400, 'bad_name', 'Name is required.')
+    if (body.scope !== 'read' && body.scope !== 'full') return fail(res, 400, 'bad_scope', 'Scope is read or full.')
+    const t = { id: rid(8), name: body.name.trim(), scope: body.scope, created_at: now(), last_used_at: null }
+    state.tokens.push(t)
+    return json(res, 201, { id: t.id, token: `rtl_${rid(24)}` })
+  }
+  if (method === 'DELETE' && path.startsWith('/api/v1/auth/tokens/')) {
+    const id = decodeURIComponent(path.slice('/api/v1/auth/tokens/'.length))
+    const i = state.tokens.findIndex((t) => t.id === id)
+    if (i < 0) return fail(res, 404, 'not_found', 'No such token.')
+    state.tokens.splice(i, 1)
+    return json(res, 204)
+  }
+  if (route === 'POST /api/v1/auth/password') {
+    const body = await readJSON(req)
+    if (!sameString(body.current_password ?? '', state.password)) {
+      return fail(res, 403, 'bad_password', 'The current password is wrong.')
+    }
+    if (typeof body.new_password !== 'string' || body.new_password.length < 12) {
+      return fail(res, 400, 'weak_password', 'The password needs at least 12 characters.')
+    }
+    state.password = body.new_password
+    return json(res, 204)
+  }
+  if (route === 'GET /api/v1/auth/attempts') return json(res, 200, state.attempts)
+  if (opt.messaging && route === 'GET /api/v1/peers') {
+    return json(res, 200, [{ hash: 'a1b2c3d4e5f60718', display_name: 'Mock Peer' }])
+  }
+  if (opt.messaging && route === 'GET /api/v1/messages') {
+    return json(res, 200, [{ id: 1, title: '', content: 'Hello from the mock mesh' }])
+  }
+  return fail(res, 404, 'not_found', 'No such endpoint.')
+}
+
+async function sendFile(req, res, file, cache) {
+  const body = await readFile(file)
+  res.writeHead(200, {
+    'Content-Type': types[extname(file)] ?? 'application/octet-stream',
+    'Content-Length': body.length,
+    'Cache-Control': cache,
+  })
+  res.end(req.method === 'HEAD' ? undefined : body)
+}
+
+async function isFile(p) {
+  try {
+    return (await stat(p)).isFile()
+  } catch {
+    return false
+  }
+}
+
+async function staticOrFallback(req, res, path) {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return fail(res, 405, 'method_not_allowed', 'Method not allowed.')
+  const rel = normalize(decodeURIComponent(path)).replace(/^([/\\])+/, '')
+  const file = resolve(DIST, rel)
+  if ((file === DIST || file.startsWith(DIST + sep)) && rel && (await isFile(file))) {
+    const cache = rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'
+    return sendFile(req, res, file, cache)
+  }
+  // A missing hashed asset is a 404, never index.html (stale tabs would get HTML as JS).
+  if (rel.startsWith('assets/') || extname(rel) !== '') {
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' })
+    return res.end('not found')
+  }
+  return sendFile(req, res, join(DIST, 'index.html'), 'no-cache')
+}
+
+const server = createServer(async (req, res) => {
+  baseHeaders(res)
+  try {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    if (path === '/api' || path.startsWith('/api/')) return await api(req, res, path)
+    return await staticOrFallback(req, res, path)
+  } catch (err) {
+    if (!res.headersSent) fail(res, 400, 'bad_request', 'Bad request.')
+    else res.end()
+    process.stderr.write(`mock: ${err instanceof Error ? err.message : String(err)}\n`)
+  }
+})
+
+server.listen(Number(opt.port), '127.0.0.1', () => {
+  const addr = server.address()
+  const port = typeof addr === 'object' && addr ? addr.port : opt.port
+  process.stdout.write(`mock Reticle on http://127.0.0.1:${port}/ (dist: ${DIST})\n`)
+  if (state.password === null) process.stdout.write(`setup code: ${state.setupCode}\n`)
+})
+
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => server.close(() => process.exit(0)))

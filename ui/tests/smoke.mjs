@@ -1,0 +1,220 @@
+#!/usr/bin/env node
+// Browser smoke test for the Reticle web UI, run against a live server.
+//
+//   node ui/tests/smoke.mjs <baseURL> [--setup-code CODE] [--screenshot path.png]
+//                                     [--screenshot-dir DIR]
+//
+// Loads "/" and a deep route ("/security") in headless Chromium and fails on
+// any console error, page error, failed or 4xx/5xx request, CSP violation, or
+// a document served without a Content-Security-Policy header. With
+// --setup-code it also runs setup, checks the shell and the session list,
+// logs out and signs in again. Exits 0 on success; otherwise prints every
+// problem and exits 1. Chromium comes from $CHROMIUM or /usr/bin/chromium.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { parseArgs } from 'node:util'
+import { chromium } from 'playwright-core'
+
+const TOTAL_MS = 55_000
+const STEP_MS = 10_000
+
+const { values: opt, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    'setup-code': { type: 'string' },
+    screenshot: { type: 'string' },
+    'screenshot-dir': { type: 'string' },
+  },
+})
+
+if (positionals.length !== 1) {
+  process.stderr.write('usage: node smoke.mjs <baseURL> [--setup-code CODE] [--screenshot path.png]\n')
+  process.exit(2)
+}
+const base = new URL(positionals[0])
+const url = (path) => new URL(path, base).toString()
+
+/** @type {string[]} */
+const problems = []
+let step = 'start'
+const problem = (msg) => problems.push(`[${step}] ${msg}`)
+
+let context = null
+let userDataDir = ''
+
+async function cleanup() {
+  try {
+    await context?.close()
+  } catch {
+    // Browser already gone.
+  }
+  if (userDataDir) await rm(userDataDir, { recursive: true, force: true })
+}
+
+function finish(code) {
+  if (problems.length) {
+    process.stderr.write(`smoke: FAIL (${problems.length} problem(s))\n`)
+    for (const p of problems) process.stderr.write(`  - ${p}\n`)
+    code = 1
+  } else if (code === 0) {
+    process.stdout.write('smoke: OK\n')
+  }
+  process.exit(code)
+}
+
+const watchdog = setTimeout(async () => {
+  problem(`timed out after ${TOTAL_MS / 1000} s`)
+  await cleanup()
+  finish(1)
+}, TOTAL_MS)
+
+// Records CSP violations from inside the page, before any app code runs.
+function recordViolations() {
+  const list = []
+  Object.defineProperty(window, '__cspViolations', { value: list })
+  document.addEventListener('securitypolicyviolation', (e) => {
+    list.push(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile}:${e.lineNumber}`)
+  })
+}
+
+async function shot(page, name) {
+  if (!opt['screenshot-dir']) return
+  await page.screenshot({ path: join(opt['screenshot-dir'], `${name}.png`), fullPage: true })
+}
+
+async function checkViolations(page) {
+  const v = await page.evaluate(() => window.__cspViolations ?? [])
+  for (const x of v) problem(`CSP violation: ${x}`)
+}
+
+/** goto loads a URL and checks the document's status and CSP header. */
+async function goto(page, path) {
+  const res = await page.goto(url(path), { waitUntil: 'load', timeout: STEP_MS })
+  if (!res) {
+    problem(`no response for ${path}`)
+    return
+  }
+  if (res.status() !== 200) problem(`${path}: HTTP ${res.status()}`)
+  const csp = (await res.allHeaders())['content-security-policy'] ?? ''
+  if (!csp.includes("default-src 'self'")) problem(`${path}: missing or weak Content-Security-Policy header`)
+  if (/unsafe-(inline|eval)/.test(csp)) problem(`${path}: CSP allows unsafe-inline or unsafe-eval`)
+}
+
+async function waitReady(page) {
+  await page.locator('[data-testid="app-ready"]').waitFor({ timeout: STEP_MS })
+  return page.locator('[data-testid="app-ready"]').getAttribute('data-phase')
+}
+
+/** submitForShell clicks a submit button and waits for the shell, failing fast on a form error. */
+async function submitForShell(page, testid) {
+  await page.getByTestId(testid).click()
+  const shell = page.getByTestId('shell')
+  const formError = page.getByTestId('form-error')
+  await shell.or(formError).first().waitFor()
+  if (await formError.isVisible()) throw new Error(`form error: ${await formError.textContent()}`)
+}
+
+async function run() {
+  userDataDir = await mkdtemp(join(tmpdir(), 'reticle-smoke-'))
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1100, height: 720 },
+    timeout: STEP_MS,
+  })
+  context.setDefaultTimeout(STEP_MS)
+  await context.addInitScript(recordViolations)
+  const page = context.pages()[0] ?? (await context.newPage())
+
+  page.on('console', (m) => {
+    const text = m.text()
+    if (m.type() === 'error') problem(`console error: ${text}`)
+    else if (text.includes('Content Security Policy')) problem(`console (${m.type()}): ${text}`)
+  })
+  page.on('pageerror', (e) => problem(`page error: ${e.message}`))
+  page.on('requestfailed', (r) => problem(`request failed: ${r.method()} ${r.url()} (${r.failure()?.errorText})`))
+  page.on('response', (r) => {
+    if (r.status() >= 400) problem(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`)
+  })
+
+  step = 'load /'
+  await goto(page, '/')
+  const phase = await waitReady(page)
+  await shot(page, '1-start')
+  await checkViolations(page)
+
+  step = 'deep route /security'
+  await goto(page, '/security')
+  const deepPhase = await waitReady(page)
+  if (deepPhase !== phase) problem(`phase on /security is ${deepPhase}, on / it was ${phase}`)
+  if (!(await page.title()).includes('Reticle')) problem(`unexpected title ${await page.title()}`)
+  await checkViolations(page)
+
+  if (opt['setup-code'] !== undefined) {
+    const password = `smoke-${randomBytes(9).toString('hex')}`
+
+    step = 'setup'
+    if (deepPhase !== 'setup') throw new Error(`expected the setup screen, got phase ${deepPhase}`)
+    await page.getByTestId('setup-code').fill(opt['setup-code'])
+    await page.getByTestId('setup-password').fill(password)
+    await page.getByTestId('setup-confirm').fill(password)
+    await shot(page, '2-setup')
+    await submitForShell(page, 'setup-submit')
+    // Setup was started on /security, so the shell shows it.
+    await page.getByTestId('sessions-list').waitFor()
+    await checkViolations(page)
+
+    step = 'security after reload'
+    await goto(page, '/security')
+    await page.getByTestId('shell').waitFor()
+    const rows = page.getByTestId('sessions-list').getByTestId('session-row')
+    await rows.first().waitFor()
+    const n = await rows.count()
+    if (n !== 1) problem(`expected 1 session, the list shows ${n}`)
+    if ((await page.getByTestId('current-session').count()) !== 1) problem('the current session is not marked')
+    await shot(page, '3-security')
+    await checkViolations(page)
+
+    step = 'logout'
+    await page.getByTestId('logout').click()
+    await page.getByTestId('login-form').waitFor()
+    await shot(page, '4-login')
+
+    step = 'login again'
+    await page.getByTestId('login-password').fill(password)
+    await submitForShell(page, 'login-submit')
+    await page.getByTestId('nav-about').click()
+    await page.getByTestId('system-info').waitFor()
+    // Messages must not call /peers or /messages unless the server reports the feature.
+    await page.getByTestId('nav-messages').click()
+    await page.getByTestId('messages-placeholder').or(page.getByTestId('messages-live')).first().waitFor()
+    await page.getByTestId('nav-security').click()
+    await page.getByTestId('sessions-list').getByTestId('session-row').first().waitFor()
+    await checkViolations(page)
+  }
+
+  step = 'finish'
+  if (opt.screenshot) await page.screenshot({ path: opt.screenshot, fullPage: true })
+  await shot(page, '5-final')
+}
+
+try {
+  await run()
+} catch (err) {
+  problem(err instanceof Error ? err.message.split('\n')[0] : String(err))
+}
+clearTimeout(watchdog)
+await cleanup()
+finish(0)
