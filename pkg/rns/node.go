@@ -1,0 +1,366 @@
+package rns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/rns/identity"
+	"github.com/reticle-mesh/reticle/pkg/rns/iface"
+	"github.com/reticle-mesh/reticle/pkg/rns/transport"
+	"github.com/reticle-mesh/reticle/pkg/rns/wire"
+)
+
+// Sentinel errors.
+var (
+	// ErrNoDataDir means Options.DataDir is empty.
+	ErrNoDataDir = errors.New("data dir required")
+	// ErrStarted means Start was called twice.
+	ErrStarted = errors.New("node already started")
+	// ErrClosed means the node was closed.
+	ErrClosed = errors.New("node closed")
+	// ErrDuplicateInterface means an interface with that name exists.
+	ErrDuplicateInterface = errors.New("duplicate interface name")
+	// ErrNoInterface means no interface has that name.
+	ErrNoInterface = errors.New("no such interface")
+)
+
+// TransportIdentityFile is the transport identity's path below the data dir.
+const TransportIdentityFile = "identities/transport"
+
+// Options configure a Node.
+type Options struct {
+	// Interfaces are interface URIs, see iface.Parse.
+	Interfaces []string
+	// DataDir holds identities/ (created 0700; keys 0600).
+	DataDir string
+	// Transport enables forwarding for other nodes.
+	Transport bool
+	// Logger defaults to a discarding logger.
+	Logger *slog.Logger
+	// Ingress configures announce ingress control.
+	Ingress transport.IngressControl
+	// AnnounceRate configures rebroadcast rate limits (transport mode).
+	AnnounceRate transport.AnnounceRate
+	// Clock defaults to the system clock.
+	Clock transport.Clock
+	// ReconnectMin and ReconnectMax bound client reconnect backoff
+	// (defaults 1s and 60s).
+	ReconnectMin, ReconnectMax time.Duration
+}
+
+// Node is a running Reticulum node.
+type Node struct {
+	opts  Options
+	log   *slog.Logger
+	id    *identity.Identity
+	tr    *transport.Transport
+	ifacs *ifacTable
+
+	mu      sync.Mutex
+	ifs     []iface.Interface
+	specs   []iface.Spec
+	ctx     context.Context
+	started bool
+	closed  bool
+}
+
+// ifacTable maps interfaces to their access code settings.
+type ifacTable struct {
+	mu sync.Mutex
+	m  map[iface.Interface]*identity.IFAC
+}
+
+func (t *ifacTable) get(i iface.Interface) *identity.IFAC {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.m[i]
+}
+
+func (t *ifacTable) set(i iface.Interface, c *identity.IFAC) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c == nil {
+		delete(t.m, i)
+		return
+	}
+	t.m[i] = c
+}
+
+// build creates the interface for a spec and registers its access code.
+func (n *Node) build(s iface.Spec) (iface.Interface, error) {
+	i, err := iface.New(s, iface.Options{
+		Handler: n.tr, Logger: n.opts.Logger.With("component", "iface"),
+		MinBackoff: n.opts.ReconnectMin, MaxBackoff: n.opts.ReconnectMax,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("interface %s: %w", s.Name, err)
+	}
+	if s.HasIFAC() {
+		size := s.IFACSize
+		if size == 0 {
+			size = identity.IFACSizeIP
+		}
+		c, err := identity.NewIFAC(s.NetworkName, s.Passphrase, size)
+		if err != nil {
+			return nil, fmt.Errorf("interface %s: %w", s.Name, err)
+		}
+		n.ifacs.set(i, c)
+	}
+	return i, nil
+}
+
+// AddInterface builds an interface from a URI at runtime and, if the node
+// is running, starts it.
+func (n *Node) AddInterface(uri string) (iface.Interface, error) {
+	s, err := iface.Parse(uri)
+	if err != nil {
+		return nil, fmt.Errorf("add interface: %w", err)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil, ErrClosed
+	}
+	for _, x := range n.ifs {
+		if x.Name() == s.Name {
+			return nil, fmt.Errorf("add interface: %w: %q", ErrDuplicateInterface, s.Name)
+		}
+	}
+	i, err := n.build(s)
+	if err != nil {
+		return nil, fmt.Errorf("add interface: %w", err)
+	}
+	if n.started {
+		if err := i.Start(n.ctx); err != nil {
+			n.ifacs.set(i, nil)
+			return nil, fmt.Errorf("add interface: start %s: %w", s.Name, err)
+		}
+	}
+	n.ifs = append(n.ifs, i)
+	n.specs = append(n.specs, s)
+	return i, nil
+}
+
+// RemoveInterface closes and removes the named interface.
+func (n *Node) RemoveInterface(name string) error {
+	n.mu.Lock()
+	var victim iface.Interface
+	for k, x := range n.ifs {
+		if x.Name() == name {
+			victim = x
+			n.ifs = append(n.ifs[:k], n.ifs[k+1:]...)
+			n.specs = append(n.specs[:k], n.specs[k+1:]...)
+			break
+		}
+	}
+	n.mu.Unlock()
+	if victim == nil {
+		return fmt.Errorf("remove interface %q: %w", name, ErrNoInterface)
+	}
+	err := victim.Close()
+	n.ifacs.set(victim, nil)
+	return err
+}
+
+// New validates the options, loads or creates the transport identity and
+// builds transport and interfaces. Nothing runs until Start.
+func New(opts Options) (*Node, error) {
+	if opts.DataDir == "" {
+		return nil, ErrNoDataDir
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	specs := make([]iface.Spec, 0, len(opts.Interfaces))
+	names := map[string]bool{}
+	for _, u := range opts.Interfaces {
+		s, err := iface.Parse(u)
+		if err != nil {
+			return nil, fmt.Errorf("new node: %w", err)
+		}
+		if names[s.Name] {
+			return nil, fmt.Errorf("new node: %w: %q", ErrDuplicateInterface, s.Name)
+		}
+		names[s.Name] = true
+		specs = append(specs, s)
+	}
+	id, err := LoadOrCreateIdentity(filepath.Join(opts.DataDir, TransportIdentityFile), opts.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
+	}
+	ifacs := &ifacTable{m: map[iface.Interface]*identity.IFAC{}}
+	tr, err := transport.New(transport.Options{
+		Identity: id, Transport: opts.Transport, Logger: opts.Logger.With("component", "transport"),
+		Clock: opts.Clock, Ingress: opts.Ingress, AnnounceRate: opts.AnnounceRate,
+		IFAC: ifacs.get,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
+	}
+	n := &Node{opts: opts, log: opts.Logger, id: id, tr: tr, ifacs: ifacs}
+	for _, s := range specs {
+		i, err := n.build(s)
+		if err != nil {
+			return nil, fmt.Errorf("new node: %w", err)
+		}
+		n.ifs = append(n.ifs, i)
+		n.specs = append(n.specs, s)
+	}
+	return n, nil
+}
+
+// LoadOrCreateIdentity loads the identity at path, or creates and saves a
+// new one (directory 0700, file 0600). An existing file with wider
+// permissions is tightened to 0600 with a warning.
+func LoadOrCreateIdentity(path string, log *slog.Logger) (*identity.Identity, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("identity dir: %w", err)
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil:
+		if fi.Mode().Perm()&0o077 != 0 {
+			log.Warn("identity file readable by others, fixing permissions", "path", path, "mode", fi.Mode().Perm().String())
+			if err := os.Chmod(path, 0o600); err != nil {
+				return nil, fmt.Errorf("identity permissions: %w", err)
+			}
+		}
+		return identity.Load(path)
+	case errors.Is(err, os.ErrNotExist):
+		id, err := identity.Generate()
+		if err != nil {
+			return nil, fmt.Errorf("create identity: %w", err)
+		}
+		if err := id.Save(path); err != nil {
+			return nil, fmt.Errorf("create identity: %w", err)
+		}
+		log.Info("created identity", "path", path, "identity", id.Hash().String())
+		return id, nil
+	default:
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+}
+
+// Start starts the transport job loop and every interface. On error it
+// stops what it started.
+func (n *Node) Start(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return ErrClosed
+	}
+	if n.started {
+		return ErrStarted
+	}
+	n.ctx = ctx
+	if err := n.tr.Start(ctx); err != nil {
+		return fmt.Errorf("start transport: %w", err)
+	}
+	for k, i := range n.ifs {
+		if err := i.Start(ctx); err != nil {
+			for j := k - 1; j >= 0; j-- {
+				_ = n.ifs[j].Close()
+			}
+			_ = n.tr.Close()
+			n.closed = true
+			return fmt.Errorf("start interface %s: %w", i.Name(), err)
+		}
+	}
+	n.started = true
+	n.log.Info("reticulum node started", "transport_id", n.tr.ID().String(), "transport", n.opts.Transport, "interfaces", len(n.ifs))
+	return nil
+}
+
+// Close stops interfaces in reverse order, then the transport. It waits
+// for every goroutine the node started.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	ifs := append([]iface.Interface(nil), n.ifs...)
+	n.mu.Unlock()
+	var errs []error
+	for k := len(ifs) - 1; k >= 0; k-- {
+		if err := ifs[k].Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close interface %s: %w", ifs[k].Name(), err))
+		}
+	}
+	if err := n.tr.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close transport: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Identity returns the transport identity.
+func (n *Node) Identity() *identity.Identity { return n.id }
+
+// Transport returns the transport core, for the link and LXMF layers.
+func (n *Node) Transport() *transport.Transport { return n.tr }
+
+// Interfaces returns the configured top-level interfaces.
+func (n *Node) Interfaces() []iface.Interface {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]iface.Interface(nil), n.ifs...)
+}
+
+// InterfaceStats returns a stats snapshot of every configured interface, in
+// configuration order (Specs returns the matching parsed URIs). A server's
+// entry sums its clients and reports their number.
+func (n *Node) InterfaceStats() []iface.Stats {
+	ifs := n.Interfaces()
+	out := make([]iface.Stats, 0, len(ifs))
+	for _, i := range ifs {
+		out = append(out, i.Stats())
+	}
+	return out
+}
+
+// Specs returns the parsed interface URIs, in configuration order.
+func (n *Node) Specs() []iface.Spec {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]iface.Spec(nil), n.specs...)
+}
+
+// ListenAddr returns the bound address of the named tcp-server interface,
+// or nil (useful with port 0).
+func (n *Node) ListenAddr(name string) net.Addr {
+	for _, i := range n.Interfaces() {
+		if s, ok := i.(*iface.TCPServer); ok && i.Name() == name {
+			return s.Addr()
+		}
+	}
+	return nil
+}
+
+// RegisterDestination registers a local SINGLE destination.
+func (n *Node) RegisterDestination(cfg transport.DestinationConfig) (*transport.Destination, error) {
+	return n.tr.Register(cfg)
+}
+
+// Announce announces a local destination on all interfaces.
+func (n *Node) Announce(d *transport.Destination, appData []byte) error {
+	return n.tr.Announce(d, appData)
+}
+
+// Send encrypts and sends one packet to a known SINGLE destination.
+func (n *Node) Send(dest wire.Hash, plaintext []byte, o transport.SendOptions) (*transport.Receipt, error) {
+	return n.tr.Send(dest, plaintext, o)
+}
+
+// RequestPath asks the network for a path to dest.
+func (n *Node) RequestPath(dest wire.Hash) error { return n.tr.RequestPath(dest) }

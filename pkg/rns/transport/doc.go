@@ -1,0 +1,21 @@
+// Package transport is the Reticulum routing core: it receives frames from
+// interfaces, decodes and de-duplicates packets, learns paths from
+// announces, answers and sends path requests, rebroadcasts announces (in
+// transport mode) under per-interface bandwidth caps, rate limits and
+// ingress control, forwards HEADER_2 packets and their proofs, delivers
+// packets for locally registered SINGLE destinations decrypted, proves them,
+// and tracks receipts of sent packets until they are proven or time out.
+//
+// The behaviour follows the Python reference's RNS/Transport.py (inbound,
+// outbound, jobs, path_request), RNS/Interfaces/Interface.py (ingress
+// control) and RNS/Packet.py (receipts and proofs). All timing goes through
+// an injected Clock, so tests drive it without sleeping.
+//
+// Upward events use the callbacks declared here (DestinationConfig, the
+// announce handlers, Receipt). Link-layer packets (LINK destinations, link
+// requests) are forwarded in transport mode and otherwise handed to a
+// LinkHandler when one is set.
+//
+// Imports: pkg/rns/iface, pkg/rns/wire, pkg/rns/identity and the standard
+// library.
+package transport
