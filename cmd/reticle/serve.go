@@ -9,6 +9,8 @@ import (
 
 	"github.com/reticle-mesh/reticle/pkg/buildinfo"
 	"github.com/reticle-mesh/reticle/pkg/config"
+	"github.com/reticle-mesh/reticle/pkg/rns"
+	"github.com/reticle-mesh/reticle/pkg/rns/iface"
 	"github.com/reticle-mesh/reticle/pkg/store"
 	"github.com/reticle-mesh/reticle/pkg/web"
 	"github.com/reticle-mesh/reticle/ui"
@@ -65,6 +67,13 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, out *built)
 	}
 	lc.add(component{name: "store", stop: st.Close})
 
+	node, err := buildNode(ctx, cfg, st, log)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	lc.add(component{name: "mesh", start: node.Start, stop: node.Close})
+
 	srv, err := web.New(web.Options{
 		Listen:         cfg.Listen,
 		TrustedProxies: cfg.TrustedProxies,
@@ -79,6 +88,42 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, out *built)
 		out.web = srv
 	}
 	return lc, nil
+}
+
+// buildNode creates the Reticulum node from --interface URIs and the enabled interface records in the
+// store. A bad URI is reported with its source and never logged with its passphrase.
+func buildNode(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*rns.Node, error) {
+	uris := make([]string, 0, len(cfg.Interfaces))
+	for _, u := range cfg.Interfaces {
+		if _, err := iface.Parse(u); err != nil {
+			return nil, fmt.Errorf("--interface: %w", err)
+		}
+		uris = append(uris, u)
+	}
+	recs, err := st.ListInterfaces(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if !r.Enabled {
+			continue
+		}
+		if _, err := iface.Parse(r.URI); err != nil {
+			log.Warn("skipping stored interface with a bad URI", "name", r.Name, "err", err)
+			continue
+		}
+		uris = append(uris, r.URI)
+	}
+	node, err := rns.New(rns.Options{
+		Interfaces: uris,
+		DataDir:    cfg.DataDir,
+		Transport:  cfg.Transport,
+		Logger:     log.With("component", "mesh"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mesh node: %w", err)
+	}
+	return node, nil
 }
 
 // newLogger builds the process logger; pkg/ code gets it injected, never via slog.Default.

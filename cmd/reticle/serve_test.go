@@ -29,6 +29,7 @@ func TestServeInProcess(t *testing.T) {
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = filepath.Join(dir, "data")
+	cfg.Interfaces = []string{"tcp-server://127.0.0.1:0"}
 	ctx := context.Background()
 	var b built
 	lc, err := build(ctx, cfg, slog.New(slog.DiscardHandler), &b)
@@ -54,6 +55,9 @@ func TestServeInProcess(t *testing.T) {
 	}
 	if err := lc.stop(); err != nil {
 		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(cfg.DataDir, "identities", "transport")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("transport identity: %v %v", fi, err)
 	}
 	if fi, err := os.Stat(cfg.DataDir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("data dir: %v %v", fi, err)
