@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/reticle-mesh/reticle"
 	"github.com/reticle-mesh/reticle/pkg/buildinfo"
 	"github.com/reticle-mesh/reticle/pkg/config"
+	"github.com/reticle-mesh/reticle/pkg/integrity"
 	"github.com/reticle-mesh/reticle/pkg/rns"
 	"github.com/reticle-mesh/reticle/pkg/rns/iface"
 	"github.com/reticle-mesh/reticle/pkg/store"
@@ -27,20 +29,18 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	bi := buildinfo.Get()
 	log.Info("starting reticle", "version", bi.Version, "commit", bi.Commit, "data_dir", cfg.DataDir)
 
-	lc, err := build(ctx, cfg, log, nil)
-	if err != nil {
-		log.Error("startup failed", "err", err)
-		fmt.Fprintf(io.err, "reticle: %v\n", err)
-		return 1
+	a, err := build(ctx, cfg, log)
+	if err == nil {
+		err = a.start(ctx)
 	}
-	if err := lc.start(ctx); err != nil {
+	if err != nil {
 		log.Error("startup failed", "err", err)
 		fmt.Fprintf(io.err, "reticle: %v\n", err)
 		return 1
 	}
 	<-ctx.Done()
 	log.Info("shutting down")
-	if err := lc.stop(); err != nil {
+	if err := a.stop(); err != nil {
 		log.Error("shutdown incomplete", "err", err)
 		return 1
 	}
@@ -48,58 +48,95 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	return 0
 }
 
-// built is what build hands back besides the lifecycle, for tests.
-type built struct {
-	web *web.Server
+// appliance is the built set of components.
+type appliance struct {
+	lc     *lifecycle
+	web    *web.Server
+	atRest *integrity.AtRest
 }
 
-// build constructs every component from the config and registers them, in start order, with a lifecycle.
-// Nothing listens or dials until lifecycle.start.
-func build(ctx context.Context, cfg config.Config, log *slog.Logger, out *built) (*lifecycle, error) {
-	lc := &lifecycle{log: log}
+func (a *appliance) start(ctx context.Context) error { return a.lc.start(ctx) }
+
+// stop stops every component in reverse order; only when all of them stopped cleanly (the store is
+// checkpointed and closed) are the at-rest hashes recorded, so that a failed stop is reported as
+// unclean at the next start rather than as tampering.
+func (a *appliance) stop() error {
+	if err := a.lc.stop(); err != nil {
+		return err
+	}
+	return a.atRest.RecordCleanShutdown(nil)
+}
+
+// build checks the release and the data dir, then constructs every component from the config and
+// registers them, in start order, with a lifecycle. Nothing listens or dials until start.
+func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance, error) {
+	for _, u := range cfg.Interfaces {
+		if _, err := iface.Parse(u); err != nil {
+			return nil, fmt.Errorf("--interface: %w", err)
+		}
+	}
+	mode := integrity.Mode(cfg.Verify)
+	if reticle.CosignPublicKeyOverridden() {
+		log.Warn("this build trusts a link-time signing key, not the release key")
+	}
+	rep, err := integrity.Verify(integrity.Options{
+		Mode: mode, ManifestPath: cfg.ManifestPath, BundlePath: cfg.BundlePath,
+		PublicKeyPEM: reticle.CosignPublicKey(), DevBuild: buildinfo.IsDev(), Logger: log.With("component", "integrity"),
+	})
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 	}
+	at, err := integrity.Open(cfg.DataDir, integrity.AtRestOptions{Mode: mode, Logger: log.With("component", "integrity")})
+	if err != nil {
+		return nil, err
+	}
+	a := &appliance{lc: &lifecycle{log: log}, atRest: at}
 
 	st, err := store.Open(ctx, store.Options{Path: cfg.DBPath(), Logger: log.With("component", "store")})
 	if err != nil {
 		return nil, err
 	}
-	lc.add(component{name: "store", stop: st.Close})
+	a.lc.add(component{name: "store", stop: st.Close})
 
 	node, err := buildNode(ctx, cfg, st, log)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
 	}
-	lc.add(component{name: "mesh", start: node.Start, stop: node.Close})
+	a.lc.add(component{name: "mesh", start: node.Start, stop: node.Close})
 
+	system := func() web.SystemInfo {
+		bi := buildinfo.Get()
+		ar := at.Report()
+		return web.SystemInfo{
+			Version: bi.Version, Commit: bi.Commit, Date: bi.Date,
+			Integrity: web.Status{Status: string(rep.Status), Message: rep.Message},
+			AtRest:    web.Status{Status: string(ar.Status), Message: ar.Message},
+			Features:  map[string]bool{"messaging": false},
+		}
+	}
 	srv, err := web.New(web.Options{
 		Listen:         cfg.Listen,
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         log.With("component", "web"),
-	}, web.Deps{Store: st, UI: ui.FS()})
+	}, web.Deps{Store: st, UI: ui.FS(), System: system})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
 	}
-	lc.add(component{name: "web", start: srv.Start, stop: srv.Close})
-	if out != nil {
-		out.web = srv
-	}
-	return lc, nil
+	a.lc.add(component{name: "web", start: srv.Start, stop: srv.Close})
+	a.web = srv
+	return a, nil
 }
 
-// buildNode creates the Reticulum node from --interface URIs and the enabled interface records in the
-// store. A bad URI is reported with its source and never logged with its passphrase.
+// buildNode creates the Reticulum node from --interface URIs (already validated) and the enabled
+// interface records in the store. A bad stored record is skipped with a warning, so one broken record
+// cannot keep the appliance down; URIs are never logged, since they may carry an IFAC passphrase.
 func buildNode(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*rns.Node, error) {
-	uris := make([]string, 0, len(cfg.Interfaces))
-	for _, u := range cfg.Interfaces {
-		if _, err := iface.Parse(u); err != nil {
-			return nil, fmt.Errorf("--interface: %w", err)
-		}
-		uris = append(uris, u)
-	}
+	uris := append([]string(nil), cfg.Interfaces...)
 	recs, err := st.ListInterfaces(ctx)
 	if err != nil {
 		return nil, err
@@ -109,7 +146,7 @@ func buildNode(ctx context.Context, cfg config.Config, st *store.Store, log *slo
 			continue
 		}
 		if _, err := iface.Parse(r.URI); err != nil {
-			log.Warn("skipping stored interface with a bad URI", "name", r.Name, "err", err)
+			log.Warn("skipping stored interface with a bad URI", "name", r.Name)
 			continue
 		}
 		uris = append(uris, r.URI)

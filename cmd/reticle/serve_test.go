@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/reticle-mesh/reticle/pkg/config"
+	"github.com/reticle-mesh/reticle/pkg/integrity"
 	"github.com/reticle-mesh/reticle/pkg/store"
 )
 
@@ -31,15 +32,14 @@ func TestServeInProcess(t *testing.T) {
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.Interfaces = []string{"tcp-server://127.0.0.1:0"}
 	ctx := context.Background()
-	var b built
-	lc, err := build(ctx, cfg, slog.New(slog.DiscardHandler), &b)
+	a, err := build(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := lc.start(ctx); err != nil {
+	if err := a.start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	base := "http://" + b.web.Addr()
+	base := "http://" + a.web.Addr()
 	for path, want := range map[string]int{"/": 200, "/healthz": 200, "/readyz": 200, "/api/v1/anything": 401} {
 		resp, err := http.Get(base + path)
 		if err != nil {
@@ -53,8 +53,13 @@ func TestServeInProcess(t *testing.T) {
 			t.Errorf("%s: CSP %q", path, csp)
 		}
 	}
-	if err := lc.stop(); err != nil {
+	if err := a.stop(); err != nil {
 		t.Fatal(err)
+	}
+	// The clean stop recorded the at-rest state, so a second start reports "ok", not "unclean".
+	rep, err := integrity.Inspect(cfg.DataDir, integrity.AtRestOptions{})
+	if err != nil || rep.Status != integrity.AtRestOK {
+		t.Fatalf("at-rest after clean stop: %+v %v", rep, err)
 	}
 	if fi, err := os.Stat(filepath.Join(cfg.DataDir, "identities", "transport")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("transport identity: %v %v", fi, err)
