@@ -87,6 +87,9 @@ func rel(path string) (string, bool) {
 }
 
 func allowed(rules []string, dep string) bool {
+	if dep == "pkg/rns/wire/msgpack" {
+		dep = "pkg/rns/wire"
+	}
 	for _, r := range rules {
 		if r == dep || (strings.HasSuffix(r, "/*") && strings.HasPrefix(dep, strings.TrimSuffix(r, "*"))) {
 			return true

@@ -30,6 +30,8 @@ func commands() map[string]command {
 		"serve":       {"run the appliance (default)", runServe},
 		"version":     {"print version, commit and build date", runVersion},
 		"healthcheck": {"exit 0 when the server answers /healthz (for container healthchecks)", runHealthcheck},
+		"admin": {"owner recovery: admin reset-password --data-dir DIR [--password-file F]",
+			func(ctx context.Context, a []string, s stdio) int { return runAdmin(ctx, a, s.out, s.err, s.in) }},
 		"verify": {"verify the release signature and files; --ack-at-rest accepts data changes",
 			func(ctx context.Context, a []string, s stdio) int { return runVerify(ctx, a, s.out, s.err) }},
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/reticle-mesh/reticle"
+	"github.com/reticle-mesh/reticle/pkg/auth"
 	"github.com/reticle-mesh/reticle/pkg/buildinfo"
 	"github.com/reticle-mesh/reticle/pkg/config"
 	"github.com/reticle-mesh/reticle/pkg/integrity"
@@ -101,6 +102,22 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 	}
 	a.lc.add(component{name: "store", stop: st.Close})
 
+	authSvc, err := auth.New(auth.Options{Logger: log.With("component", "auth")}, st)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	code, err := authSvc.Bootstrap(ctx, cfg.InitialPassword)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	if code != "" {
+		// Scripts look for exactly this text; the code is single-use and only unlocks the setup page.
+		log.Warn("setup code: " + code)
+	}
+	a.lc.add(component{name: "auth", start: authSvc.Start, stop: authSvc.Close})
+
 	node, err := buildNode(ctx, cfg, st, log)
 	if err != nil {
 		_ = st.Close()
@@ -122,7 +139,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 		Listen:         cfg.Listen,
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         log.With("component", "web"),
-	}, web.Deps{Store: st, UI: ui.FS(), System: system})
+	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc})
 	if err != nil {
 		_ = st.Close()
 		return nil, err

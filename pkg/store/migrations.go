@@ -6,5 +6,6 @@ func migrations() []migration {
 	return []migration{
 		m0001Settings(),
 		m0002Interfaces(),
+		m0003Auth(),
 	}
 }

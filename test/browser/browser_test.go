@@ -96,10 +96,17 @@ func TestBrowserSmoke(t *testing.T) {
 		t.Fatalf("no 'setup code:' line in the log within 30 s:\n%s", log.String())
 	}
 	base := "http://" + addr
-	if resp, err := http.Get(base + "/healthz"); err != nil {
-		t.Fatalf("server not answering: %v", err)
-	} else {
-		resp.Body.Close()
+	// The setup code is logged while the appliance is still starting; wait (bounded) for the listener.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not answering: %v\n%s", err, log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	shot := filepath.Join(dir, "smoke.png")
 	smoke := exec.CommandContext(ctx, node, filepath.Join(root, "ui/tests/smoke.mjs"), base, "--setup-code", code, "--screenshot", shot)
