@@ -23,6 +23,8 @@ func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
 			return direct.String()
 		}
 		// Walk X-Forwarded-For from the right: the first address that is not a trusted proxy is the client.
+		// When the header is present, X-Real-IP is never consulted: a proxy that appends to
+		// X-Forwarded-For may pass a client's own X-Real-IP through untouched.
 		if xff := r.Header.Values(echo.HeaderXForwardedFor); len(xff) > 0 {
 			parts := strings.Split(strings.Join(xff, ","), ",")
 			for i := len(parts) - 1; i >= 0; i-- {
@@ -35,6 +37,7 @@ func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
 					return a.String()
 				}
 			}
+			return direct.String()
 		}
 		if xr := strings.TrimSpace(r.Header.Get(echo.HeaderXRealIP)); xr != "" {
 			if a, err := netip.ParseAddr(xr); err == nil {

@@ -190,6 +190,8 @@ func TestClientIPAndHTTPS(t *testing.T) {
 		{"trusted proxy chain skips proxies", "127.0.0.1:5555", "198.51.100.1, 203.0.113.9, 127.0.0.1", "", "", "203.0.113.9", false},
 		{"trusted proxy x-real-ip", "[::1]:5555", "", "203.0.113.11", "", "203.0.113.11", false},
 		{"trusted proxy garbage xff", "127.0.0.1:5555", "not-an-ip", "", "", "127.0.0.1", false},
+		{"xff present: x-real-ip ignored", "127.0.0.1:5555", "not-an-ip", "203.0.113.12", "", "127.0.0.1", false},
+		{"xff all proxies: x-real-ip ignored", "127.0.0.1:5555", "127.0.0.1", "203.0.113.12", "", "127.0.0.1", false},
 		{"trusted proxy no headers", "127.0.0.1:5555", "", "", "", "127.0.0.1", false},
 	}
 	for _, tc := range cases {
