@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/reticle-mesh/reticle/pkg/rns/wire/msgpack"
 )
 
 // Supported functionality codes in delivery announces (LXMF.py SF_*).
@@ -27,7 +29,9 @@ const (
 )
 
 // appDataLimits bounds announce app data decoding: announces are small.
-func appDataLimits() Limits { return Limits{MaxSize: 64 << 10, MaxDepth: 8, MaxItems: 1024} }
+func appDataLimits() msgpack.Limits {
+	return msgpack.Limits{MaxSize: 64 << 10, MaxDepth: 8, MaxItems: 1024}
+}
 
 // DeliveryAppData is the app data of an lxmf.delivery announce.
 type DeliveryAppData struct {
@@ -47,15 +51,15 @@ type DeliveryAppData struct {
 // [display_name bytes|nil, stamp_cost int|nil, [SF_COMPRESSION]]. Compression
 // and Legacy are not used: the reference always announces compression.
 func (d DeliveryAppData) Pack() []byte {
-	name := Nil()
+	name := msgpack.Nil()
 	if d.HasDisplayName {
-		name = Bin([]byte(d.DisplayName))
+		name = msgpack.Bin([]byte(d.DisplayName))
 	}
-	cost := Nil()
+	cost := msgpack.Nil()
 	if d.StampCost > 0 && d.StampCost < 255 {
-		cost = Int(int64(d.StampCost))
+		cost = msgpack.Int(int64(d.StampCost))
 	}
-	return Array(name, cost, Array(Int(SFCompression))).Encode()
+	return msgpack.Array(name, cost, msgpack.Array(msgpack.Int(SFCompression))).Encode()
 }
 
 // ParseDeliveryAppData reads delivery announce app data as the reference's
@@ -78,7 +82,7 @@ func ParseDeliveryAppData(b []byte) (DeliveryAppData, error) {
 		}
 		return out, nil
 	}
-	v, _, err := DecodeValuePrefix(b, appDataLimits())
+	v, _, err := msgpack.DecodeValuePrefix(b, appDataLimits())
 	if err != nil {
 		return DeliveryAppData{}, fmt.Errorf("delivery app data: %w", err)
 	}
@@ -89,10 +93,10 @@ func ParseDeliveryAppData(b []byte) (DeliveryAppData, error) {
 	if c, ok := v.Index(1).AsInt(); ok && c > 0 && c <= math.MaxInt32 {
 		out.StampCost = int(c)
 	}
-	if sf := v.Index(2); v.Len() >= 3 && sf.Kind() == KindArray {
+	if sf := v.Index(2); v.Len() >= 3 && sf.Kind() == msgpack.KindArray {
 		out.Compression = false
 		for _, e := range sf.Elems() {
-			if k, ok := pyKey(e); ok && k == "i0;" {
+			if sameKey(e, msgpack.Int(0)) {
 				out.Compression = true
 			}
 		}
@@ -132,18 +136,18 @@ func (p PropagationNodeAppData) Name() (string, bool) {
 // [stamp_cost, flexibility, peering_cost], metadata]. Limits that are whole
 // numbers pack as integers, as the reference's defaults do.
 func (p PropagationNodeAppData) Pack() []byte {
-	num := func(f float64) Value {
+	num := func(f float64) msgpack.Value {
 		if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-			return Int(int64(f))
+			return msgpack.Int(int64(f))
 		}
-		return Float(f)
+		return msgpack.Float(f)
 	}
 	meta := p.Metadata
 	if meta == nil {
 		meta = Fields{}
 	}
-	return Array(Bool(false), Int(p.Timebase), Bool(p.Enabled), num(p.TransferLimit), num(p.SyncLimit),
-		Array(Int(int64(p.StampCost)), Int(int64(p.StampFlexibility)), Int(int64(p.PeeringCost))),
+	return msgpack.Array(msgpack.Bool(false), msgpack.Int(p.Timebase), msgpack.Bool(p.Enabled), num(p.TransferLimit), num(p.SyncLimit),
+		msgpack.Array(msgpack.Int(int64(p.StampCost)), msgpack.Int(int64(p.StampFlexibility)), msgpack.Int(int64(p.PeeringCost))),
 		meta.Value()).Encode()
 }
 
@@ -155,11 +159,11 @@ func ParsePropagationNodeAppData(b []byte) (PropagationNodeAppData, error) {
 	bad := func(what string) (PropagationNodeAppData, error) {
 		return PropagationNodeAppData{}, fmt.Errorf("propagation node app data: %s: %w", what, ErrFormat)
 	}
-	v, _, err := DecodeValuePrefix(b, appDataLimits())
+	v, _, err := msgpack.DecodeValuePrefix(b, appDataLimits())
 	if err != nil {
 		return PropagationNodeAppData{}, fmt.Errorf("propagation node app data: %w", err)
 	}
-	if v.Kind() != KindArray || v.Len() < 7 {
+	if v.Kind() != msgpack.KindArray || v.Len() < 7 {
 		return bad("fewer than 7 elements")
 	}
 	var p PropagationNodeAppData
@@ -168,10 +172,10 @@ func ParsePropagationNodeAppData(b []byte) (PropagationNodeAppData, error) {
 		return bad("timebase")
 	}
 	p.Timebase = int64(tb)
-	switch k, _ := pyKey(v.Index(2)); k {
-	case "i1;":
+	switch state := v.Index(2); {
+	case sameKey(state, msgpack.Int(1)):
 		p.Enabled = true
-	case "i0;":
+	case sameKey(state, msgpack.Int(0)):
 	default:
 		return bad("node state")
 	}
@@ -182,7 +186,7 @@ func ParsePropagationNodeAppData(b []byte) (PropagationNodeAppData, error) {
 		return bad("sync limit")
 	}
 	costs := v.Index(5)
-	if costs.Kind() != KindArray {
+	if costs.Kind() != msgpack.KindArray {
 		return bad("stamp costs")
 	}
 	var c [3]int
@@ -194,7 +198,7 @@ func ParsePropagationNodeAppData(b []byte) (PropagationNodeAppData, error) {
 		c[i] = int(f)
 	}
 	p.StampCost, p.StampFlexibility, p.PeeringCost = c[0], c[1], c[2]
-	if v.Index(6).Kind() != KindMap {
+	if v.Index(6).Kind() != msgpack.KindMap {
 		return bad("metadata")
 	}
 	p.Metadata, _ = FieldsFromValue(v.Index(6))
@@ -203,22 +207,23 @@ func ParsePropagationNodeAppData(b []byte) (PropagationNodeAppData, error) {
 
 // pyNumber returns what Python's int() accepts among the numeric kinds,
 // keeping a float's fraction (limits are used as numbers).
-func pyNumber(v Value) (float64, bool) {
+func pyNumber(v msgpack.Value) (float64, bool) {
 	switch v.Kind() {
-	case KindBool:
+	case msgpack.KindBool:
 		b, _ := v.AsBool()
 		if b {
 			return 1, true
 		}
 		return 0, true
-	case KindInt, KindUint, KindFloat:
+	case msgpack.KindInt, msgpack.KindUint, msgpack.KindFloat:
 		f, _ := v.AsNumber()
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return 0, false
 		}
 		return f, true
-	case KindStr, KindBin:
-		s := strings.TrimFunc(string(v.b), pyIsSpace)
+	case msgpack.KindStr, msgpack.KindBin:
+		b, _ := v.AsBytes()
+		s := strings.TrimFunc(string(b), pyIsSpace)
 		i, err := strconv.ParseInt(s, 10, 64)
 		return float64(i), err == nil
 	}
@@ -226,7 +231,15 @@ func pyNumber(v Value) (float64, bool) {
 }
 
 // pyInt is pyNumber truncated toward zero, as int() does.
-func pyInt(v Value) (float64, bool) {
+func pyInt(v msgpack.Value) (float64, bool) {
 	f, ok := pyNumber(v)
 	return math.Trunc(f), ok
+}
+
+// sameKey reports whether a and b are the same Python dictionary key (and so
+// equal as umsgpack decodes them: 0, 0.0 and False are one value).
+func sameKey(a, b msgpack.Value) bool {
+	ka, okA := a.DictKey()
+	kb, okB := b.DictKey()
+	return okA && okB && ka == kb
 }

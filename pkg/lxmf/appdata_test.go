@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+
+	"github.com/reticle-mesh/reticle/pkg/rns/wire/msgpack"
 )
 
 // seededBytes matches seeded() in test/vectors/make_lxmf_vectors.py.
@@ -135,9 +137,9 @@ func TestParseDeliveryAppDataLegacy(t *testing.T) {
 		{"not utf8", []byte{0xff}, DeliveryAppData{Compression: true, Legacy: true}},
 		{"current", DeliveryAppData{DisplayName: "Bob", HasDisplayName: true, StampCost: 9}.Pack(),
 			DeliveryAppData{DisplayName: "Bob", HasDisplayName: true, StampCost: 9, Compression: true}},
-		{"no compression", Array(Bin([]byte("C")), Nil(), Array()).Encode(),
+		{"no compression", msgpack.Array(msgpack.Bin([]byte("C")), msgpack.Nil(), msgpack.Array()).Encode(),
 			DeliveryAppData{DisplayName: "C", HasDisplayName: true}},
-		{"negative cost", Array(Bin([]byte("D")), Int(-4)).Encode(),
+		{"negative cost", msgpack.Array(msgpack.Bin([]byte("D")), msgpack.Int(-4)).Encode(),
 			DeliveryAppData{DisplayName: "D", HasDisplayName: true, Compression: true}},
 	}
 	for _, tc := range tests {

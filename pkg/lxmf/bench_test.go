@@ -3,6 +3,8 @@ package lxmf
 import (
 	"context"
 	"testing"
+
+	"github.com/reticle-mesh/reticle/pkg/rns/wire/msgpack"
 )
 
 func benchMessage(b *testing.B) (*Message, []byte) {
@@ -36,7 +38,7 @@ func BenchmarkUnpackVerify(b *testing.B) {
 	b.SetBytes(int64(len(m.Packed)))
 	b.ReportAllocs()
 	for b.Loop() {
-		u, err := Unpack(m.Packed, Limits{})
+		u, err := Unpack(m.Packed, msgpack.Limits{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,10 +4,10 @@
 // starts no goroutines; delivery, retries and queues live in lxmf/router.
 //
 // What it holds:
-//   - a small msgpack codec (Value, DecodeValue) that packs exactly as the
-//     reference's umsgpack and decodes with the same acceptance rules and
-//     explicit limits (LXMessage payloads are hashed and signed over packed
-//     bytes, so canonical bytes matter);
+//   - wire forms built with the shared canonical msgpack codec
+//     pkg/rns/wire/msgpack (LXMessage payloads are hashed and signed over
+//     packed bytes, so canonical bytes matter); ErrMsgpack and ErrLimit are
+//     that codec's sentinels;
 //   - Message: Pack (sign), Unpack, Verify, message ids, the opportunistic,
 //     direct, propagated and paper wire forms (LXMF/LXMessage.py);
 //   - proof-of-work stamps, propagation stamps, peering keys and ticket
@@ -18,5 +18,6 @@
 //     get_announce_app_data, get_propagation_node_app_data, and the parsing
 //     helpers in LXMF/LXMF.py).
 //
-// May import: the standard library, pkg/rns/identity, pkg/rns/wire.
+// May import: the standard library, pkg/rns/identity, pkg/rns/wire,
+// pkg/rns/wire/msgpack.
 package lxmf

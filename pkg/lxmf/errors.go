@@ -1,10 +1,19 @@
 package lxmf
 
-import "errors"
+import (
+	"errors"
 
-// Message errors; test with errors.Is. The codec's ErrMsgpack and ErrLimit
-// are in msgpack_decode.go.
+	"github.com/reticle-mesh/reticle/pkg/rns/wire/msgpack"
+)
+
+// Message errors; test with errors.Is.
 var (
+	// ErrMsgpack means the input is not msgpack the reference would accept.
+	// It is msgpack.ErrFormat, so either matches with errors.Is.
+	ErrMsgpack = msgpack.ErrFormat
+	// ErrLimit means the input exceeds a msgpack decode limit. It is
+	// msgpack.ErrLimit.
+	ErrLimit = msgpack.ErrLimit
 	// ErrFormat means bytes are not an LXMF message, container or app data
 	// the reference would accept.
 	ErrFormat = errors.New("invalid lxmf format")

@@ -1,6 +1,10 @@
 package lxmf
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/reticle-mesh/reticle/pkg/rns/wire/msgpack"
+)
 
 // Field ids (LXMF/LXMF.py). Ids up to 0x80 are reserved for LXMF; above 0xFF
 // is for experiments.
@@ -68,49 +72,49 @@ const (
 // integers, but any key the reference accepts is kept, and values the
 // package does not interpret are kept as decoded, so a received message's
 // fields re-pack as the reference would re-pack them.
-type Fields []KV
+type Fields []msgpack.KV
 
 // Get returns the field with integer id.
-func (f Fields) Get(id int64) (Value, bool) { return f.Lookup(Int(id)) }
+func (f Fields) Get(id int64) (msgpack.Value, bool) { return f.Lookup(msgpack.Int(id)) }
 
 // Lookup returns the field with the given key under Python key equality.
-func (f Fields) Lookup(key Value) (Value, bool) {
-	want, ok := pyKey(key)
+func (f Fields) Lookup(key msgpack.Value) (msgpack.Value, bool) {
+	want, ok := key.DictKey()
 	if !ok {
-		return Value{}, false
+		return msgpack.Value{}, false
 	}
 	for _, e := range f {
-		if k, ok := pyKey(e.Key); ok && k == want {
+		if k, ok := e.Key.DictKey(); ok && k == want {
 			return e.Value, true
 		}
 	}
-	return Value{}, false
+	return msgpack.Value{}, false
 }
 
 // Set sets field id to v, in place when it exists (as a Python dict
 // assignment keeps the key's position), else at the end.
-func (f *Fields) Set(id int64, v Value) { f.SetKey(Int(id), v) }
+func (f *Fields) Set(id int64, v msgpack.Value) { f.SetKey(msgpack.Int(id), v) }
 
 // SetKey sets the field with an arbitrary hashable key.
-func (f *Fields) SetKey(key, v Value) {
-	want, ok := pyKey(key)
+func (f *Fields) SetKey(key, v msgpack.Value) {
+	want, ok := key.DictKey()
 	if ok {
 		for i, e := range *f {
-			if k, ok := pyKey(e.Key); ok && k == want {
+			if k, ok := e.Key.DictKey(); ok && k == want {
 				(*f)[i].Value = v
 				return
 			}
 		}
 	}
-	*f = append(*f, KV{Key: key, Value: v})
+	*f = append(*f, msgpack.KV{Key: key, Value: v})
 }
 
 // Delete removes field id.
 func (f *Fields) Delete(id int64) {
-	want, _ := pyKey(Int(id))
+	want, _ := msgpack.Int(id).DictKey()
 	out := (*f)[:0]
 	for _, e := range *f {
-		if k, ok := pyKey(e.Key); ok && k == want {
+		if k, ok := e.Key.DictKey(); ok && k == want {
 			continue
 		}
 		out = append(out, e)
@@ -119,15 +123,15 @@ func (f *Fields) Delete(id int64) {
 }
 
 // Value returns the fields as a msgpack map.
-func (f Fields) Value() Value { return Map(f...) }
+func (f Fields) Value() msgpack.Value { return msgpack.Map(f...) }
 
 // FieldsFromValue converts a decoded map (or nil, which the reference treats
 // as no fields) to Fields.
-func FieldsFromValue(v Value) (Fields, error) {
+func FieldsFromValue(v msgpack.Value) (Fields, error) {
 	switch v.Kind() {
-	case KindNil:
+	case msgpack.KindNil:
 		return Fields{}, nil
-	case KindMap:
+	case msgpack.KindMap:
 		f := make(Fields, v.Len())
 		for i := range f {
 			f[i] = v.Entry(i)
@@ -165,11 +169,11 @@ type Ticket struct {
 // SetAttachments sets FieldFileAttachments as the reference's clients pack
 // it: a list of [name str, data bytes].
 func (f *Fields) SetAttachments(atts []Attachment) {
-	list := make([]Value, len(atts))
+	list := make([]msgpack.Value, len(atts))
 	for i, a := range atts {
-		list[i] = Array(Str(a.Name), Bin(a.Data))
+		list[i] = msgpack.Array(msgpack.Str(a.Name), msgpack.Bin(a.Data))
 	}
-	f.Set(FieldFileAttachments, Array(list...))
+	f.Set(FieldFileAttachments, msgpack.Array(list...))
 }
 
 // Attachments returns FieldFileAttachments; names may arrive as str or bin.
@@ -178,14 +182,14 @@ func (f Fields) Attachments() ([]Attachment, error) {
 	if !ok {
 		return nil, nil
 	}
-	if v.Kind() != KindArray {
+	if v.Kind() != msgpack.KindArray {
 		return nil, fmt.Errorf("attachments field is %s: %w", v.Kind(), ErrFormat)
 	}
 	out := make([]Attachment, 0, v.Len())
 	for i, e := range v.Elems() {
 		name, ok1 := e.Index(0).AsBytes()
 		data, ok2 := e.Index(1).AsBytes()
-		if e.Kind() != KindArray || !ok1 || !ok2 {
+		if e.Kind() != msgpack.KindArray || !ok1 || !ok2 {
 			return nil, fmt.Errorf("attachment %d malformed: %w", i, ErrFormat)
 		}
 		out = append(out, Attachment{Name: string(name), Data: data})
@@ -194,7 +198,9 @@ func (f Fields) Attachments() ([]Attachment, error) {
 }
 
 // SetImage sets FieldImage to [type str, data bytes].
-func (f *Fields) SetImage(img Image) { f.Set(FieldImage, Array(Str(img.Type), Bin(img.Data))) }
+func (f *Fields) SetImage(img Image) {
+	f.Set(FieldImage, msgpack.Array(msgpack.Str(img.Type), msgpack.Bin(img.Data)))
+}
 
 // Image returns FieldImage; ok is false when the field is absent.
 func (f Fields) Image() (img Image, ok bool, err error) {
@@ -204,14 +210,16 @@ func (f Fields) Image() (img Image, ok bool, err error) {
 	}
 	typ, ok1 := v.Index(0).AsBytes()
 	data, ok2 := v.Index(1).AsBytes()
-	if v.Kind() != KindArray || !ok1 || !ok2 {
+	if v.Kind() != msgpack.KindArray || !ok1 || !ok2 {
 		return Image{}, true, fmt.Errorf("image field malformed: %w", ErrFormat)
 	}
 	return Image{Type: string(typ), Data: data}, true, nil
 }
 
 // SetAudio sets FieldAudio to [mode int, data bytes].
-func (f *Fields) SetAudio(a Audio) { f.Set(FieldAudio, Array(Int(a.Mode), Bin(a.Data))) }
+func (f *Fields) SetAudio(a Audio) {
+	f.Set(FieldAudio, msgpack.Array(msgpack.Int(a.Mode), msgpack.Bin(a.Data)))
+}
 
 // Audio returns FieldAudio; ok is false when the field is absent.
 func (f Fields) Audio() (a Audio, ok bool, err error) {
@@ -221,21 +229,23 @@ func (f Fields) Audio() (a Audio, ok bool, err error) {
 	}
 	mode, ok1 := v.Index(0).AsInt()
 	data, ok2 := v.Index(1).AsBytes()
-	if v.Kind() != KindArray || !ok1 || !ok2 {
+	if v.Kind() != msgpack.KindArray || !ok1 || !ok2 {
 		return Audio{}, true, fmt.Errorf("audio field malformed: %w", ErrFormat)
 	}
 	return Audio{Mode: mode, Data: data}, true, nil
 }
 
 // SetTicket sets FieldTicket to [expires float, ticket bytes].
-func (f *Fields) SetTicket(t Ticket) { f.Set(FieldTicket, Array(Float(t.Expires), Bin(t.Ticket))) }
+func (f *Fields) SetTicket(t Ticket) {
+	f.Set(FieldTicket, msgpack.Array(msgpack.Float(t.Expires), msgpack.Bin(t.Ticket)))
+}
 
 // Ticket returns FieldTicket when it has the shape LXMRouter.lxmf_delivery
 // accepts: a list of at least two items, a numeric expiry and a 16-byte
 // ticket. Whether it has expired is the caller's check.
 func (f Fields) Ticket() (Ticket, bool) {
 	v, ok := f.Get(FieldTicket)
-	if !ok || v.Kind() != KindArray || v.Len() < 2 {
+	if !ok || v.Kind() != msgpack.KindArray || v.Len() < 2 {
 		return Ticket{}, false
 	}
 	exp, ok1 := v.Index(0).AsNumber()

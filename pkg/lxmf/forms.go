@@ -9,6 +9,7 @@ import (
 
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire"
+	"github.com/reticle-mesh/reticle/pkg/rns/wire/msgpack"
 )
 
 // EncryptFor returns the propagated and paper form of a packed message
@@ -58,24 +59,24 @@ func DecryptPropagated(lxmfData []byte, destination *identity.Identity, ratchets
 // as nodes transfer them: [timestamp float, [entry bytes, ...]], each entry
 // the propagated form followed by its propagation stamp.
 func PackPropagationContainer(timestamp float64, entries ...[]byte) []byte {
-	list := make([]Value, len(entries))
+	list := make([]msgpack.Value, len(entries))
 	for i, e := range entries {
-		list[i] = Bin(e)
+		list[i] = msgpack.Bin(e)
 	}
-	return Array(Float(timestamp), Array(list...)).Encode()
+	return msgpack.Array(msgpack.Float(timestamp), msgpack.Array(list...)).Encode()
 }
 
 // UnpackPropagationContainer parses [timestamp, [entry, ...]] as
 // LXMRouter.propagation_packet and propagation_resource_concluded accept
 // it; entries alias a copy of b.
-func UnpackPropagationContainer(b []byte, lim Limits) (float64, [][]byte, error) {
-	v, _, err := DecodeValuePrefix(append([]byte(nil), b...), lim)
+func UnpackPropagationContainer(b []byte, lim msgpack.Limits) (float64, [][]byte, error) {
+	v, _, err := msgpack.DecodeValuePrefix(append([]byte(nil), b...), lim)
 	if err != nil {
 		return 0, nil, fmt.Errorf("propagation container: %w", err)
 	}
 	ts, ok := v.Index(0).AsNumber()
 	list := v.Index(1)
-	if v.Kind() != KindArray || v.Len() != 2 || !ok || list.Kind() != KindArray {
+	if v.Kind() != msgpack.KindArray || v.Len() != 2 || !ok || list.Kind() != msgpack.KindArray {
 		return 0, nil, fmt.Errorf("propagation container shape: %w", ErrFormat)
 	}
 	out := make([][]byte, list.Len())

@@ -8,6 +8,7 @@ import (
 
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire"
+	"github.com/reticle-mesh/reticle/pkg/rns/wire/msgpack"
 )
 
 // Sizes and limits of the LXMF format (LXMF/LXMessage.py), with the default
@@ -102,7 +103,7 @@ func (m *Message) payload() ([]byte, error) {
 	if fields == nil {
 		fields = Fields{}
 	}
-	return Array(Float(m.Timestamp), Bin(m.Title), Bin(m.Content), fields.Value()).Encode(), nil
+	return msgpack.Array(msgpack.Float(m.Timestamp), msgpack.Bin(m.Title), msgpack.Bin(m.Content), fields.Value()).Encode(), nil
 }
 
 func (m *Message) hashedPart() ([]byte, error) {
@@ -167,7 +168,7 @@ func (m *Message) Pack(source *identity.Identity) error {
 		// [ts, title, content, fields] becomes [ts, title, content, fields, stamp]
 		packed = append(packed, 0x95)
 		packed = append(packed, payload[1:]...)
-		packed = appendBin(packed, m.Stamp)
+		packed = msgpack.Bin(m.Stamp).AppendTo(packed)
 	} else {
 		packed = append(packed, payload...)
 	}
@@ -228,17 +229,17 @@ func (m *Message) Plan(desired Method) (Method, Representation, error) {
 // Like the reference, when a stamp is present the id is computed over the
 // first four payload elements re-packed canonically, otherwise over the
 // payload bytes as received (trailing bytes after the payload included).
-func Unpack(packed []byte, lim Limits) (*Message, error) {
+func Unpack(packed []byte, lim msgpack.Limits) (*Message, error) {
 	if len(packed) <= HeaderLength {
 		return nil, fmt.Errorf("unpack: %d bytes: %w", len(packed), ErrFormat)
 	}
 	b := bytes.Clone(packed)
 	raw := b[HeaderLength:]
-	v, _, err := DecodeValuePrefix(raw, lim)
+	v, _, err := msgpack.DecodeValuePrefix(raw, lim)
 	if err != nil {
 		return nil, fmt.Errorf("unpack payload: %w", err)
 	}
-	if v.Kind() != KindArray || v.Len() < 4 {
+	if v.Kind() != msgpack.KindArray || v.Len() < 4 {
 		return nil, fmt.Errorf("unpack: payload is %s of %d: %w", v.Kind(), v.Len(), ErrFormat)
 	}
 	el := v.Elems()
@@ -250,7 +251,7 @@ func Unpack(packed []byte, lim Limits) (*Message, error) {
 		if s, ok := el[4].AsBin(); ok {
 			m.Stamp = s
 		}
-		hashPayload = Array(el[:4]...).Encode()
+		hashPayload = msgpack.Array(el[:4]...).Encode()
 	}
 	ts, ok := el[0].AsNumber()
 	if !ok {
@@ -275,7 +276,7 @@ func Unpack(packed []byte, lim Limits) (*Message, error) {
 // UnpackOpportunistic unpacks the payload of an opportunistic packet,
 // whose destination hash is the packet's destination
 // (LXMRouter.delivery_packet).
-func UnpackOpportunistic(data []byte, destination wire.Hash, lim Limits) (*Message, error) {
+func UnpackOpportunistic(data []byte, destination wire.Hash, lim msgpack.Limits) (*Message, error) {
 	b := make([]byte, 0, DestinationLength+len(data))
 	return Unpack(append(append(b, destination[:]...), data...), lim)
 }

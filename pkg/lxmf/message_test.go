@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
+	"github.com/reticle-mesh/reticle/pkg/rns/wire/msgpack"
 )
 
 func genIdentity(t testing.TB) *identity.Identity {
@@ -32,7 +33,7 @@ func publicOnly(t testing.TB, id *identity.Identity) *identity.Identity {
 func newTestMessage(dst *identity.Identity, content string) *Message {
 	var f Fields
 	f.SetAttachments([]Attachment{{"notes.txt", []byte("some notes")}})
-	f.Set(0x1234, Map(KV{Str("custom"), Array(Int(-7), Float(0.5), Nil())}))
+	f.Set(0x1234, msgpack.Map(msgpack.KV{Key: msgpack.Str("custom"), Value: msgpack.Array(msgpack.Int(-7), msgpack.Float(0.5), msgpack.Nil())}))
 	return &Message{Destination: DeliveryHash(dst), Timestamp: 1750000000.5, Title: []byte("hi"),
 		Content: []byte(content), Fields: f}
 }
@@ -46,7 +47,7 @@ func TestPackUnpackVerify(t *testing.T) {
 	if m.Source != DeliveryHash(src) {
 		t.Fatal("source not set from the identity")
 	}
-	u, err := Unpack(m.Packed, Limits{})
+	u, err := Unpack(m.Packed, msgpack.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestPackUnpackVerify(t *testing.T) {
 		b := bytes.Clone(m.Packed)
 		i := bytes.Index(b, []byte("hello"))
 		b[i] ^= 1
-		tu, err := Unpack(b, Limits{})
+		tu, err := Unpack(b, msgpack.Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,14 +90,14 @@ func TestPackUnpackVerify(t *testing.T) {
 	t.Run("tampered signature", func(t *testing.T) {
 		b := bytes.Clone(m.Packed)
 		b[HeaderLength-1] ^= 0x80
-		tu, _ := Unpack(b, Limits{})
+		tu, _ := Unpack(b, msgpack.Limits{})
 		if err := tu.Verify(src); !errors.Is(err, ErrSignatureInvalid) {
 			t.Fatalf("got %v", err)
 		}
 	})
 	t.Run("unpacked message keeps its own copy", func(t *testing.T) {
 		b := bytes.Clone(m.Packed)
-		cu, _ := Unpack(b, Limits{})
+		cu, _ := Unpack(b, msgpack.Limits{})
 		for i := range b {
 			b[i] = 0
 		}
@@ -145,13 +146,13 @@ func TestUnpackErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Unpack(append(bytes.Clone(hdr), tc.payload...), Limits{})
+			_, err := Unpack(append(bytes.Clone(hdr), tc.payload...), msgpack.Limits{})
 			if err == nil || !(errors.Is(err, ErrFormat) || errors.Is(err, ErrMsgpack)) {
 				t.Fatalf("got %v", err)
 			}
 		})
 	}
-	if _, err := Unpack(append(bytes.Clone(hdr), "\x94\x01\xc4\x00\xc4\x00\xc0"...), Limits{}); err != nil {
+	if _, err := Unpack(append(bytes.Clone(hdr), "\x94\x01\xc4\x00\xc4\x00\xc0"...), msgpack.Limits{}); err != nil {
 		t.Fatalf("nil fields and an int timestamp are accepted: %v", err)
 	}
 }
@@ -209,7 +210,7 @@ func TestStampsAndTickets(t *testing.T) {
 	if err := m.Pack(src); err != nil {
 		t.Fatal(err)
 	}
-	u, err := Unpack(m.Packed, Limits{})
+	u, err := Unpack(m.Packed, msgpack.Limits{})
 	if err != nil || !bytes.Equal(u.Stamp, m.Stamp) || u.ID != m.ID || u.Verify(src) != nil {
 		t.Fatalf("unpack stamped: %v", err)
 	}
@@ -228,7 +229,7 @@ func TestStampsAndTickets(t *testing.T) {
 	if err := m.Pack(src); err != nil {
 		t.Fatal(err)
 	}
-	u, _ = Unpack(m.Packed, Limits{})
+	u, _ = Unpack(m.Packed, msgpack.Limits{})
 	if got, ok := u.ValidateStamp(30, [][]byte{ticket}); !ok || got != CostTicket {
 		t.Fatalf("ticket: %d %v", got, ok)
 	}
@@ -300,7 +301,7 @@ func TestPropagatedRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	container := PackPropagationContainer(1750000001.5, append(bytes.Clone(data), stamp...))
-	ts, entries, err := UnpackPropagationContainer(container, Limits{})
+	ts, entries, err := UnpackPropagationContainer(container, msgpack.Limits{})
 	if err != nil || ts != 1750000001.5 || len(entries) != 1 {
 		t.Fatalf("container: %v", err)
 	}
@@ -348,13 +349,13 @@ func TestPropagatedRoundTrip(t *testing.T) {
 
 func TestPropagationContainerErrors(t *testing.T) {
 	for _, in := range [][]byte{
-		Array(Float(1)).Encode(),
-		Array(Float(1), Bin(nil)).Encode(),
-		Array(Float(1), Array(Str("x"))).Encode(),
-		Array(Str("t"), Array()).Encode(),
+		msgpack.Array(msgpack.Float(1)).Encode(),
+		msgpack.Array(msgpack.Float(1), msgpack.Bin(nil)).Encode(),
+		msgpack.Array(msgpack.Float(1), msgpack.Array(msgpack.Str("x"))).Encode(),
+		msgpack.Array(msgpack.Str("t"), msgpack.Array()).Encode(),
 		{0xc1},
 	} {
-		if _, _, err := UnpackPropagationContainer(in, Limits{}); err == nil {
+		if _, _, err := UnpackPropagationContainer(in, msgpack.Limits{}); err == nil {
 			t.Errorf("%x accepted", in)
 		}
 	}
@@ -362,9 +363,9 @@ func TestPropagationContainerErrors(t *testing.T) {
 
 func TestFieldsHelpers(t *testing.T) {
 	var f Fields
-	f.Set(FieldRenderer, Int(RendererPlain))
+	f.Set(FieldRenderer, msgpack.Int(RendererPlain))
 	f.SetImage(Image{"webp", []byte{1}})
-	f.Set(FieldRenderer, Int(RendererMicron))
+	f.Set(FieldRenderer, msgpack.Int(RendererMicron))
 	if len(f) != 2 || f[0].Value.Encode()[0] != RendererMicron {
 		t.Fatal("Set does not replace in place")
 	}
@@ -375,11 +376,11 @@ func TestFieldsHelpers(t *testing.T) {
 	if _, ok, _ := f.Audio(); ok {
 		t.Fatal("absent audio")
 	}
-	f.Set(FieldAudio, Str("bad"))
+	f.Set(FieldAudio, msgpack.Str("bad"))
 	if _, ok, err := f.Audio(); !ok || !errors.Is(err, ErrFormat) {
 		t.Fatal("malformed audio")
 	}
-	f.Set(FieldFileAttachments, Array(Array(Int(1))))
+	f.Set(FieldFileAttachments, msgpack.Array(msgpack.Array(msgpack.Int(1))))
 	if _, err := f.Attachments(); !errors.Is(err, ErrFormat) {
 		t.Fatal("malformed attachments")
 	}
@@ -395,7 +396,7 @@ func TestFieldsHelpers(t *testing.T) {
 	if _, ok := f.Get(FieldRenderer); ok || len(f) != 4 {
 		t.Fatalf("delete: %d fields", len(f))
 	}
-	if _, err := FieldsFromValue(Int(1)); !errors.Is(err, ErrFormat) {
+	if _, err := FieldsFromValue(msgpack.Int(1)); !errors.Is(err, ErrFormat) {
 		t.Fatal("fields from int")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"math/bits"
 
 	"github.com/reticle-mesh/reticle/pkg/rns/wire"
+	"github.com/reticle-mesh/reticle/pkg/rns/wire/msgpack"
 )
 
 // Stamp parameters (LXMF/LXStamper.py, LXMF/LXMessage.py).
@@ -51,7 +52,7 @@ func StampWorkblock(material []byte, rounds int) ([]byte, error) {
 	saltIn := make([]byte, 0, len(material)+9)
 	var hk hkdfer
 	for n := range rounds {
-		saltIn = appendInt(append(saltIn[:0], material...), int64(n))
+		saltIn = msgpack.Int(int64(n)).AppendTo(append(saltIn[:0], material...))
 		salt := sha256.Sum256(saltIn)
 		wb = hk.expand256(wb, material, salt[:])
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire"
+	"github.com/reticle-mesh/reticle/pkg/rns/wire/msgpack"
 )
 
 // hexb is a JSON hex string.
@@ -192,9 +193,9 @@ func typedFields(v *lxmfVectors, name string) (Fields, bool) {
 		f.SetImage(Image{"png", []byte("\x89PNG")})
 		f.SetAudio(Audio{AudioCodec2_1200, make([]byte, 10)})
 	case "renderer_thread":
-		f.Set(FieldRenderer, Int(RendererMarkdown))
-		f.Set(FieldThread, Bin(seeded("thread", 32)))
-		f.Set(FieldReplyTo, Bin(seeded("reply", 32)))
+		f.Set(FieldRenderer, msgpack.Int(RendererMarkdown))
+		f.Set(FieldThread, msgpack.Bin(seeded("thread", 32)))
+		f.Set(FieldReplyTo, msgpack.Bin(seeded("reply", 32)))
 	default:
 		return nil, false
 	}
@@ -205,7 +206,7 @@ func TestMessageVectors(t *testing.T) {
 	v, ids := loadVectors(t)
 	for _, c := range v.Messages {
 		t.Run(c.Name, func(t *testing.T) {
-			dv, err := DecodeValue(c.FieldsPacked, Limits{})
+			dv, err := msgpack.DecodeValue(c.FieldsPacked, msgpack.Limits{})
 			if err != nil {
 				t.Fatalf("decode fields: %v", err)
 			}
@@ -242,7 +243,7 @@ func TestMessageVectors(t *testing.T) {
 				t.Fatalf("plan %d: %d %d %v, want %d %d", desired, meth, rep, err, c.Method, c.Representation)
 			}
 
-			u, err := Unpack(c.Packed, Limits{})
+			u, err := Unpack(c.Packed, msgpack.Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -257,7 +258,7 @@ func TestMessageVectors(t *testing.T) {
 				t.Fatalf("unpacked fields re-encode differ")
 			}
 			opp, _ := m.Opportunistic()
-			o, err := UnpackOpportunistic(opp, m.Destination, Limits{})
+			o, err := UnpackOpportunistic(opp, m.Destination, msgpack.Limits{})
 			if err != nil || o.ID != m.ID || o.Verify(ids[c.Source]) != nil {
 				t.Fatalf("opportunistic round trip: %v", err)
 			}
@@ -269,7 +270,7 @@ func TestStampedVectors(t *testing.T) {
 	v, ids := loadVectors(t)
 	for _, c := range v.Stamped {
 		t.Run(c.Kind, func(t *testing.T) {
-			u, err := Unpack(c.Packed, Limits{})
+			u, err := Unpack(c.Packed, msgpack.Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -319,7 +320,7 @@ func TestPropagatedVectors(t *testing.T) {
 			var data []byte
 			switch c.Method {
 			case "propagated":
-				_, entries, err := UnpackPropagationContainer(c.PropagationPacked, Limits{})
+				_, entries, err := UnpackPropagationContainer(c.PropagationPacked, msgpack.Limits{})
 				if err != nil || len(entries) != 1 {
 					t.Fatalf("container: %v %d", err, len(entries))
 				}
@@ -356,7 +357,7 @@ func TestPropagatedVectors(t *testing.T) {
 			if _, _, err := DecryptPropagated(data, ids[c.Source], nil, false); !errors.Is(err, ErrDestinationMismatch) {
 				t.Fatalf("decrypt with wrong identity: %v", err)
 			}
-			u, err := Unpack(packed, Limits{})
+			u, err := Unpack(packed, msgpack.Limits{})
 			if err != nil || !bytes.Equal(u.ID[:], c.MessageID) || u.Verify(ids[c.Source]) != nil {
 				t.Fatalf("unpack: %v", err)
 			}
@@ -403,7 +404,7 @@ func TestUnpackCraftedVectors(t *testing.T) {
 	v, ids := loadVectors(t)
 	for _, c := range v.Unpack {
 		t.Run(c.Name, func(t *testing.T) {
-			u, err := Unpack(c.Packed, Limits{})
+			u, err := Unpack(c.Packed, msgpack.Limits{})
 			if !c.OK {
 				if err == nil {
 					t.Fatalf("reference fails (%s), Unpack accepted", c.Error)
@@ -465,7 +466,7 @@ func TestSharedVectors(t *testing.T) {
 		case 2:
 			f.SetAttachments([]Attachment{{"a.txt", []byte("attachment bytes")}})
 		case 3:
-			f.Set(FieldCustomType, Bin([]byte{1, 2}))
+			f.Set(FieldCustomType, msgpack.Bin([]byte{1, 2}))
 		}
 		m := &Message{Destination: DeliveryHash(ids[c.DestinationIdentity]), Timestamp: c.Timestamp,
 			Title: []byte(c.Title), Content: []byte(c.Content), Fields: f}
@@ -475,7 +476,7 @@ func TestSharedVectors(t *testing.T) {
 		if !bytes.Equal(m.Packed, c.Packed) || !bytes.Equal(m.ID[:], c.MessageID) || !bytes.Equal(m.Signature, c.Signature) {
 			t.Fatalf("message %d\n got %x\nwant %x", i, m.Packed, c.Packed)
 		}
-		u, err := Unpack(c.Packed, Limits{})
+		u, err := Unpack(c.Packed, msgpack.Limits{})
 		if err != nil || u.ID != m.ID || u.Verify(ids[c.SourceIdentity]) != nil {
 			t.Fatalf("message %d unpack: %v", i, err)
 		}

@@ -1,4 +1,4 @@
-package lxmf
+package msgpack
 
 import (
 	"bytes"
@@ -9,20 +9,10 @@ import (
 	"testing"
 )
 
-type codecVectors struct {
-	Msgpack []hexb `json:"msgpack"`
-	Repack  []struct {
-		In    hexb   `json:"in"`
-		Out   hexb   `json:"out"`
-		Error string `json:"error"`
-	} `json:"msgpack_repack"`
-}
-
-// TestMsgpackCanonicalVectors: umsgpack.packb output at every size
+// TestCanonicalVectors: umsgpack.packb output at every size
 // boundary decodes and re-encodes to the same bytes.
-func TestMsgpackCanonicalVectors(t *testing.T) {
-	var v codecVectors
-	loadJSON(t, "testdata/lxmf-1.2.1-vectors.json", &v)
+func TestCanonicalVectors(t *testing.T) {
+	v := loadVectors(t)
 	if len(v.Msgpack) < 60 {
 		t.Fatalf("%d msgpack vectors", len(v.Msgpack))
 	}
@@ -38,11 +28,10 @@ func TestMsgpackCanonicalVectors(t *testing.T) {
 	}
 }
 
-// TestMsgpackRepackVectors: non-canonical input re-packs as umsgpack
+// TestRepackVectors: non-canonical input re-packs as umsgpack
 // re-packs it, and input umsgpack refuses is refused.
-func TestMsgpackRepackVectors(t *testing.T) {
-	var v codecVectors
-	loadJSON(t, "testdata/lxmf-1.2.1-vectors.json", &v)
+func TestRepackVectors(t *testing.T) {
+	v := loadVectors(t)
 	for _, c := range v.Repack {
 		t.Run(hex.EncodeToString(c.In), func(t *testing.T) {
 			val, _, err := DecodeValuePrefix(c.In, Limits{})
@@ -62,7 +51,7 @@ func TestMsgpackRepackVectors(t *testing.T) {
 	}
 }
 
-func TestMsgpackEncode(t *testing.T) {
+func TestEncode(t *testing.T) {
 	tests := []struct {
 		name string
 		v    Value
@@ -88,7 +77,7 @@ func TestMsgpackEncode(t *testing.T) {
 	}
 }
 
-func TestMsgpackDecodeLimits(t *testing.T) {
+func TestDecodeLimits(t *testing.T) {
 	deep := bytes.Repeat([]byte{0x91}, 40)
 	deep = append(deep, 0xc0)
 	tests := []struct {
@@ -97,16 +86,16 @@ func TestMsgpackDecodeLimits(t *testing.T) {
 		lim  Limits
 		want error
 	}{
-		{"array32 header claims 4G items", []byte{0xdd, 0xff, 0xff, 0xff, 0xff}, Limits{}, ErrMsgpack},
-		{"map32 header claims 4G entries", []byte{0xdf, 0xff, 0xff, 0xff, 0xff}, Limits{}, ErrMsgpack},
-		{"bin32 longer than input", []byte{0xc6, 0xff, 0xff, 0xff, 0xff, 1}, Limits{}, ErrMsgpack},
-		{"str32 longer than input", []byte{0xdb, 0x7f, 0xff, 0xff, 0xff}, Limits{}, ErrMsgpack},
+		{"array32 header claims 4G items", []byte{0xdd, 0xff, 0xff, 0xff, 0xff}, Limits{}, ErrFormat},
+		{"map32 header claims 4G entries", []byte{0xdf, 0xff, 0xff, 0xff, 0xff}, Limits{}, ErrFormat},
+		{"bin32 longer than input", []byte{0xc6, 0xff, 0xff, 0xff, 0xff, 1}, Limits{}, ErrFormat},
+		{"str32 longer than input", []byte{0xdb, 0x7f, 0xff, 0xff, 0xff}, Limits{}, ErrFormat},
 		{"too deep", deep, Limits{}, ErrLimit},
 		{"depth limit", []byte{0x91, 0x91, 0xc0}, Limits{MaxDepth: 1}, ErrLimit},
 		{"item limit", []byte{0x93, 1, 2, 3}, Limits{MaxItems: 3}, ErrLimit},
 		{"size limit", []byte{0xc4, 3, 1, 2, 3}, Limits{MaxSize: 4}, ErrLimit},
-		{"trailing", []byte{0xc0, 0xc0}, Limits{}, ErrMsgpack},
-		{"empty", nil, Limits{}, ErrMsgpack},
+		{"trailing", []byte{0xc0, 0xc0}, Limits{}, ErrFormat},
+		{"empty", nil, Limits{}, ErrFormat},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,5 +138,43 @@ func TestValueAccessors(t *testing.T) {
 	}
 	if _, ok := Int(-1).AsUint(); ok {
 		t.Fatal("negative AsUint")
+	}
+}
+
+func TestDictKey(t *testing.T) {
+	nan := Float(math.NaN())
+	tests := []struct {
+		name string
+		a, b Value
+		same bool
+	}{
+		{"1 and True", Int(1), Bool(true), true},
+		{"1 and 1.0", Int(1), Float(1), true},
+		{"0 and False", Int(0), Bool(false), true},
+		{"-0.0 and 0", Float(math.Copysign(0, -1)), Int(0), true},
+		{"max uint and its float", Uint(math.MaxUint64), Float(math.MaxUint64), false},
+		{"1 and 1.5", Int(1), Float(1.5), false},
+		{"str and bin", Str("a"), Bin([]byte("a")), false},
+		{"nil and 0", Nil(), Int(0), false},
+		{"tuples by element", Array(Int(1), Str("x")), Array(Bool(true), Str("x")), true},
+		{"tuple and its prefix", Array(Int(1), Int(2)), Array(Int(1)), false},
+		{"ext by type", Ext(1, []byte{1}), Ext(2, []byte{1}), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ka, okA := tc.a.DictKey()
+			kb, okB := tc.b.DictKey()
+			if !okA || !okB {
+				t.Fatalf("hashable keys refused: %v %v", okA, okB)
+			}
+			if (ka == kb) != tc.same {
+				t.Fatalf("same key = %v, want %v", ka == kb, tc.same)
+			}
+		})
+	}
+	for _, v := range []Value{Map(), Array(Int(1), Map()), nan, Array(nan)} {
+		if _, ok := v.DictKey(); ok {
+			t.Fatalf("%s value accepted as a key that can match", v.Kind())
+		}
 	}
 }

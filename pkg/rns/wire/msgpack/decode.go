@@ -1,21 +1,10 @@
-package lxmf
+package msgpack
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
-	"strconv"
-	"strings"
 	"unicode/utf8"
-)
-
-// Codec errors; test with errors.Is.
-var (
-	// ErrMsgpack means the input is not msgpack the reference would accept.
-	ErrMsgpack = errors.New("invalid msgpack")
-	// ErrLimit means the input exceeds a decode limit.
-	ErrLimit = errors.New("msgpack limit exceeded")
 )
 
 // Default decode limits, used for zero fields of Limits.
@@ -54,7 +43,7 @@ func DecodeValue(b []byte, lim Limits) (Value, error) {
 		return Value{}, err
 	}
 	if n != len(b) {
-		return Value{}, fmt.Errorf("%d trailing bytes: %w", len(b)-n, ErrMsgpack)
+		return Value{}, fmt.Errorf("%d trailing bytes: %w", len(b)-n, ErrFormat)
 	}
 	return v, nil
 }
@@ -88,7 +77,7 @@ type decoder struct {
 
 func (d *decoder) take(n int) ([]byte, error) {
 	if n < 0 || n > len(d.b)-d.off {
-		return nil, fmt.Errorf("truncated at offset %d: %w", d.off, ErrMsgpack)
+		return nil, fmt.Errorf("truncated at offset %d: %w", d.off, ErrFormat)
 	}
 	s := d.b[d.off : d.off+n : d.off+n]
 	d.off += n
@@ -199,7 +188,7 @@ func (d *decoder) value(depth int) (Value, error) {
 		}
 		return d.mapValue(int(n), depth)
 	}
-	return Value{}, fmt.Errorf("reserved code 0x%02x: %w", c, ErrMsgpack)
+	return Value{}, fmt.Errorf("reserved code 0x%02x: %w", c, ErrFormat)
 }
 
 func (d *decoder) str(n int) (Value, error) {
@@ -208,7 +197,7 @@ func (d *decoder) str(n int) (Value, error) {
 		return Value{}, err
 	}
 	if !utf8.Valid(s) {
-		return Value{}, fmt.Errorf("string is not utf-8: %w", ErrMsgpack)
+		return Value{}, fmt.Errorf("string is not utf-8: %w", ErrFormat)
 	}
 	return Value{kind: KindStr, b: s}, nil
 }
@@ -239,7 +228,7 @@ func (d *decoder) reserve(n, depth int) error {
 		return fmt.Errorf("nesting deeper than %d: %w", d.lim.MaxDepth, ErrLimit)
 	}
 	if n > len(d.b)-d.off {
-		return fmt.Errorf("container of %d items in %d bytes: %w", n, len(d.b)-d.off, ErrMsgpack)
+		return fmt.Errorf("container of %d items in %d bytes: %w", n, len(d.b)-d.off, ErrFormat)
 	}
 	if n > d.lim.MaxItems-d.items {
 		return fmt.Errorf("more than %d items: %w", d.lim.MaxItems, ErrLimit)
@@ -278,7 +267,7 @@ func (d *decoder) mapValue(n, depth int) (Value, error) {
 		}
 		id, st := pyKeyState(k)
 		if st == keyUnhashable {
-			return Value{}, fmt.Errorf("unhashable %s map key: %w", k.kind, ErrMsgpack)
+			return Value{}, fmt.Errorf("unhashable %s map key: %w", k.kind, ErrFormat)
 		}
 		v, err := d.value(depth + 1)
 		if err != nil {
@@ -287,7 +276,7 @@ func (d *decoder) mapValue(n, depth int) (Value, error) {
 		if st == keyHashable {
 			if at, dup := keys[id]; dup {
 				if k.kind != KindArray {
-					return Value{}, fmt.Errorf("duplicate map key: %w", ErrMsgpack)
+					return Value{}, fmt.Errorf("duplicate map key: %w", ErrFormat)
 				}
 				list[at+1] = v
 				continue
@@ -321,10 +310,10 @@ func normaliseTimestamp(data []byte) ([]byte, error) {
 		usec = int64(binary.BigEndian.Uint32(data[:4])) / 1000
 		sec = int64(binary.BigEndian.Uint64(data[4:]))
 	default:
-		return nil, fmt.Errorf("timestamp of %d bytes: %w", len(data), ErrMsgpack)
+		return nil, fmt.Errorf("timestamp of %d bytes: %w", len(data), ErrFormat)
 	}
 	if sec < minDatetimeSec-1 || sec > maxDatetimeSec+1 {
-		return nil, fmt.Errorf("timestamp out of range: %w", ErrMsgpack)
+		return nil, fmt.Errorf("timestamp out of range: %w", ErrFormat)
 	}
 	total := sec*1_000_000 + usec
 	sec, usec = total/1_000_000, total%1_000_000
@@ -332,7 +321,7 @@ func normaliseTimestamp(data []byte) ([]byte, error) {
 		sec, usec = sec-1, usec+1_000_000
 	}
 	if sec < minDatetimeSec || sec > maxDatetimeSec {
-		return nil, fmt.Errorf("timestamp out of range: %w", ErrMsgpack)
+		return nil, fmt.Errorf("timestamp out of range: %w", ErrFormat)
 	}
 	switch {
 	case usec == 0 && sec >= 0 && sec <= math.MaxUint32:
@@ -342,74 +331,4 @@ func normaliseTimestamp(data []byte) ([]byte, error) {
 	}
 	out := binary.BigEndian.AppendUint32(nil, uint32(usec*1000))
 	return binary.BigEndian.AppendUint64(out, uint64(sec)), nil
-}
-
-type keyState uint8
-
-const (
-	keyHashable   keyState = iota
-	keyUnhashable          // contains a map
-	keyNeverEqual          // contains a NaN, which equals nothing
-)
-
-func pyKey(v Value) (string, bool) {
-	s, st := pyKeyState(v)
-	return s, st == keyHashable
-}
-
-// pyKeyState returns a string that is equal for two values exactly when the
-// Python objects umsgpack makes of them are equal dictionary keys.
-func pyKeyState(v Value) (string, keyState) {
-	var sb strings.Builder
-	st := writeKey(&sb, v)
-	return sb.String(), st
-}
-
-func writeKey(sb *strings.Builder, v Value) keyState {
-	switch v.kind {
-	case KindNil:
-		sb.WriteString("n;")
-	case KindBool, KindInt:
-		sb.WriteString("i" + strconv.FormatInt(int64(v.num), 10) + ";")
-	case KindUint:
-		sb.WriteString("i" + strconv.FormatUint(v.num, 10) + ";")
-	case KindFloat:
-		f := math.Float64frombits(v.num)
-		switch {
-		case math.IsNaN(f):
-			return keyNeverEqual
-		case f == math.Trunc(f) && f >= math.MinInt64 && f < 0:
-			sb.WriteString("i" + strconv.FormatInt(int64(f), 10) + ";")
-		case f == math.Trunc(f) && f >= 0 && f < math.MaxUint64:
-			sb.WriteString("i" + strconv.FormatUint(uint64(f), 10) + ";")
-		default:
-			sb.WriteString("f" + strconv.FormatUint(v.num, 16) + ";")
-		}
-	case KindStr, KindBin:
-		tag := "s"
-		if v.kind == KindBin {
-			tag = "b"
-		}
-		sb.WriteString(tag + strconv.Itoa(len(v.b)) + ":")
-		sb.Write(v.b)
-	case KindExt:
-		sb.WriteString("e" + strconv.Itoa(int(v.ext)) + "," + strconv.Itoa(len(v.b)) + ":")
-		sb.Write(v.b)
-	case KindArray:
-		sb.WriteString("t" + strconv.Itoa(len(v.list)) + "(")
-		st := keyHashable
-		for _, e := range v.list {
-			switch writeKey(sb, e) {
-			case keyUnhashable:
-				return keyUnhashable
-			case keyNeverEqual:
-				st = keyNeverEqual
-			}
-		}
-		sb.WriteString(")")
-		return st
-	case KindMap:
-		return keyUnhashable
-	}
-	return keyHashable
 }

@@ -1,0 +1,309 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/lxmf"
+	"github.com/reticle-mesh/reticle/pkg/rns/identity"
+	"github.com/reticle-mesh/reticle/pkg/rns/iface"
+	"github.com/reticle-mesh/reticle/pkg/rns/transport"
+	"github.com/reticle-mesh/reticle/pkg/rns/wire"
+)
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// pipeIf is one end of an in-memory wire; frames queue until pump moves
+// them, or, when async, are delivered on a fresh goroutine.
+type pipeIf struct {
+	name  string
+	peer  *pipeIf
+	tr    *transport.Transport
+	async bool
+	wg    *sync.WaitGroup
+
+	mu   sync.Mutex
+	out  [][]byte
+	drop bool
+}
+
+func (f *pipeIf) Name() string                { return f.name }
+func (f *pipeIf) Start(context.Context) error { return nil }
+func (f *pipeIf) Close() error                { return nil }
+func (f *pipeIf) MTU() int                    { return wire.MTU }
+func (f *pipeIf) Bitrate() int                { return 0 }
+func (f *pipeIf) Stats() iface.Stats          { return iface.Stats{Name: f.name} }
+func (f *pipeIf) Parent() iface.Interface     { return nil }
+func (f *pipeIf) State() iface.State          { return iface.StateUp }
+func (f *pipeIf) setDrop(d bool)              { f.mu.Lock(); f.drop = d; f.mu.Unlock() }
+func (f *pipeIf) take() [][]byte              { f.mu.Lock(); defer f.mu.Unlock(); o := f.out; f.out = nil; return o }
+func (f *pipeIf) Send(frame []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.drop {
+		return nil
+	}
+	fr := append([]byte(nil), frame...)
+	if f.async {
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			f.peer.tr.Inbound(f.peer, fr)
+		}()
+		return nil
+	}
+	f.out = append(f.out, fr)
+	return nil
+}
+
+// memQueue is an in-memory Queue.
+type memQueue struct {
+	mu   sync.Mutex
+	msgs map[wire.FullHash]*memMsg
+	log  []Update
+}
+
+type memMsg struct {
+	Outbound
+	u Update
+}
+
+func newMemQueue() *memQueue { return &memQueue{msgs: make(map[wire.FullHash]*memMsg)} }
+
+func (q *memQueue) add(o Outbound, at time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.msgs[o.ID] = &memMsg{Outbound: o, u: Update{State: StateQueued, NextAttempt: at}}
+}
+
+func pending(s State) bool { return s == StateQueued || s == StateSending || s == StateSent }
+
+func (q *memQueue) Due(_ context.Context, now time.Time, limit int) ([]Outbound, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []Outbound
+	for _, m := range q.msgs {
+		if pending(m.u.State) && !m.u.NextAttempt.After(now) {
+			o := m.Outbound
+			o.Attempts = m.u.Attempts
+			out = append(out, o)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (q *memQueue) NextDue(context.Context) (time.Time, bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var at time.Time
+	ok := false
+	for _, m := range q.msgs {
+		if pending(m.u.State) && (!ok || m.u.NextAttempt.Before(at)) {
+			at, ok = m.u.NextAttempt, true
+		}
+	}
+	return at, ok, nil
+}
+
+func (q *memQueue) Update(_ context.Context, id wire.FullHash, u Update) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	m := q.msgs[id]
+	if m == nil {
+		return errors.New("no such message")
+	}
+	m.u = u
+	q.log = append(q.log, u)
+	return nil
+}
+
+func (q *memQueue) state(id wire.FullHash) Update {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.msgs[id].u
+}
+
+// memSink is an in-memory Sink de-duplicating by message id.
+type memSink struct {
+	mu       sync.Mutex
+	fail     error
+	calls    int
+	stored   map[wire.FullHash]Inbound
+	order    []wire.FullHash
+	peers    []Peer
+	received chan struct{}
+}
+
+func newMemSink() *memSink {
+	return &memSink{stored: make(map[wire.FullHash]Inbound), received: make(chan struct{}, 64)}
+}
+
+func (s *memSink) Deliver(_ context.Context, in Inbound) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if s.fail != nil {
+		return s.fail
+	}
+	if _, ok := s.stored[in.Message.ID]; !ok {
+		s.stored[in.Message.ID] = in
+		s.order = append(s.order, in.Message.ID)
+		select {
+		case s.received <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+func (s *memSink) PeerAnnounced(_ context.Context, p Peer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.peers = append(s.peers, p)
+	return nil
+}
+
+func (s *memSink) snapshot() (calls int, stored []Inbound, peers []Peer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range s.order {
+		stored = append(stored, s.stored[id])
+	}
+	return s.calls, stored, append([]Peer(nil), s.peers...)
+}
+
+// side is one node: transport, router, queue and sink.
+type side struct {
+	tr   *transport.Transport
+	r    *Router
+	q    *memQueue
+	sink *memSink
+	id   *identity.Identity
+	pipe *pipeIf
+}
+
+// pair is two nodes joined by a pipe.
+type pair struct {
+	t     testing.TB
+	clock *fakeClock
+	a, b  *side
+	wg    sync.WaitGroup
+}
+
+func newPair(t testing.TB, async bool, optsB Options) *pair {
+	t.Helper()
+	p := &pair{t: t, clock: &fakeClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}}
+	mk := func(name string, o Options) *side {
+		tid, err := identity.Generate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var clk transport.Clock = p.clock
+		var rclk Clock = p.clock
+		if async {
+			clk, rclk = nil, nil
+		}
+		tr, err := transport.New(transport.Options{Identity: tid, Clock: clk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lid, err := identity.Generate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &side{tr: tr, q: newMemQueue(), sink: newMemSink(), id: lid}
+		s.pipe = &pipeIf{name: name, tr: tr, async: async, wg: &p.wg}
+		o.Identity, o.DisplayName, o.Clock = lid, name, rclk
+		if s.r, err = New(o, tr, s.q, s.sink); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.r.Close(); _ = tr.Close() })
+		return s
+	}
+	p.a, p.b = mk("alice", Options{}), mk("bob", optsB)
+	p.a.pipe.peer, p.b.pipe.peer = p.b.pipe, p.a.pipe
+	p.a.tr.Attach(p.a.pipe)
+	p.b.tr.Attach(p.b.pipe)
+	t.Cleanup(p.wg.Wait)
+	return p
+}
+
+// pump moves frames both ways until nothing is left.
+func (p *pair) pump() {
+	for range 10_000 {
+		fa, fb := p.a.pipe.take(), p.b.pipe.take()
+		if len(fa) == 0 && len(fb) == 0 {
+			return
+		}
+		for _, f := range fa {
+			p.b.tr.Inbound(p.b.pipe, f)
+		}
+		for _, f := range fb {
+			p.a.tr.Inbound(p.a.pipe, f)
+		}
+	}
+	p.t.Fatal("pump did not settle")
+}
+
+// step advances the clock, runs both transports' jobs and routers, pumps.
+func (p *pair) step(d time.Duration) {
+	p.clock.Advance(d)
+	p.a.tr.RunJobs()
+	p.b.tr.RunJobs()
+	p.pump()
+	p.a.r.RunOnce(context.Background())
+	p.b.r.RunOnce(context.Background())
+	p.pump()
+	p.a.r.RunOnce(context.Background())
+	p.b.r.RunOnce(context.Background())
+}
+
+// compose packs a message from s to dest and queues it.
+func (s *side) compose(t testing.TB, dest wire.Hash, content string, at time.Time) wire.FullHash {
+	t.Helper()
+	m := &lxmf.Message{Destination: dest, Timestamp: lxmf.Timestamp(at), Title: []byte("t"), Content: []byte(content)}
+	if err := m.Pack(s.id); err != nil {
+		t.Fatal(err)
+	}
+	s.q.add(Outbound{ID: m.ID, Destination: dest, Packed: m.Packed, Method: lxmf.MethodOpportunistic, CreatedAt: at}, at)
+	s.r.Wake()
+	return m.ID
+}
+
+// introduce makes each side's identity known to the other, as a stored
+// peer would be.
+func (p *pair) introduce() {
+	p.t.Helper()
+	if err := p.a.r.RememberPeer(Peer{Hash: p.b.r.Hash(), Identity: p.b.id}); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := p.b.r.RememberPeer(Peer{Hash: p.a.r.Hash(), Identity: p.a.id}); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func sendNoReceipt() transport.SendOptions   { return transport.SendOptions{NoReceipt: true} }
+func sendWithReceipt() transport.SendOptions { return transport.SendOptions{} }

@@ -1,0 +1,365 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/lxmf"
+	"github.com/reticle-mesh/reticle/pkg/rns/identity"
+	"github.com/reticle-mesh/reticle/pkg/rns/transport"
+	"github.com/reticle-mesh/reticle/pkg/rns/wire"
+	"github.com/reticle-mesh/reticle/pkg/rns/wire/msgpack"
+)
+
+var (
+	// ErrMethodUnavailable means the delivery method is not implemented yet
+	// (direct and propagated delivery).
+	ErrMethodUnavailable = errors.New("delivery method not available")
+	// ErrStarted means Start was called twice.
+	ErrStarted = errors.New("router already started")
+	// ErrClosed means the router was closed.
+	ErrClosed = errors.New("router closed")
+	// ErrNoIdentity means Options.Identity is missing or has no private key.
+	ErrNoIdentity = errors.New("lxmf identity with private key required")
+)
+
+// Clock is the router's time source.
+type Clock interface {
+	Now() time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Options configure a Router. Zero durations and counts take the defaults.
+type Options struct {
+	// Identity is the local LXMF identity (with private key). Required.
+	Identity *identity.Identity
+	// DisplayName is announced in the delivery app data.
+	DisplayName string
+	// StampCost is the stamp cost required of inbound messages (0: none).
+	StampCost int
+	// Logger defaults to a discarding logger.
+	Logger *slog.Logger
+	// Clock defaults to the system clock.
+	Clock Clock
+	// RetryWait is the wait after the first failed attempt; it doubles with
+	// each further attempt up to MaxRetryWait (defaults 10 s and 5 min).
+	RetryWait, MaxRetryWait time.Duration
+	// PathWait is how long to wait for a path after requesting one (7 s,
+	// LXMRouter.PATH_REQUEST_WAIT).
+	PathWait time.Duration
+	// MaxAttempts bounds send attempts per message (default 6).
+	MaxAttempts int
+	// MaxAge bounds the total time a message stays pending (default 1 h).
+	MaxAge time.Duration
+	// MaxStampCost is the highest stamp cost the router generates for a
+	// peer that requires one (default 16); above it the message fails.
+	MaxStampCost int
+	// Limits bound inbound message decoding.
+	Limits msgpack.Limits
+	// BatchSize is how many due messages one pass handles (default 64).
+	BatchSize int
+}
+
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.RetryWait, 10*time.Second)
+	def(&o.MaxRetryWait, 5*time.Minute)
+	def(&o.PathWait, 7*time.Second)
+	def(&o.MaxAge, time.Hour)
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 6
+	}
+	if o.MaxStampCost <= 0 {
+		o.MaxStampCost = 16
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 64
+	}
+	if o.Limits.MaxSize <= 0 {
+		o.Limits.MaxSize = wire.MTU
+	}
+}
+
+// conclusion is a receipt outcome handed from a transport goroutine to the
+// router loop.
+type conclusion struct {
+	id       wire.FullHash
+	attempts int
+	status   transport.ReceiptStatus
+	rtt      time.Duration
+}
+
+// flight counts a message's receipts still waiting for a proof.
+type flight struct {
+	receipts int
+	until    time.Time // the latest receipt timeout
+}
+
+// Router delivers LXMF messages. Create it with New, then Start it.
+type Router struct {
+	opts  Options
+	log   *slog.Logger
+	tr    *transport.Transport
+	q     Queue
+	sink  Sink
+	dest  *transport.Destination
+	unsub func()
+
+	wake chan struct{}
+
+	mu          sync.Mutex
+	concluded   []conclusion
+	peers       []Peer
+	peersLost   uint64
+	inflight    map[wire.FullHash]*flight
+	storeErr    bool
+	pathAsked   map[wire.Hash]time.Time
+	stamped     map[wire.FullHash][]byte
+	started     bool
+	closed      bool
+	cancel      context.CancelFunc
+	loopDone    chan struct{}
+	displayName string
+}
+
+// maxPendingPeers bounds announces waiting for the router loop.
+const maxPendingPeers = 1024
+
+// New registers the lxmf.delivery destination of opts.Identity on tr and
+// starts listening for lxmf.delivery announces. Nothing is sent until Start.
+func New(opts Options, tr *transport.Transport, q Queue, sink Sink) (*Router, error) {
+	if opts.Identity == nil || !opts.Identity.HasPrivateKey() {
+		return nil, fmt.Errorf("new router: %w", ErrNoIdentity)
+	}
+	if tr == nil || q == nil || sink == nil {
+		return nil, errors.New("new router: transport, queue and sink are required")
+	}
+	opts.defaults()
+	r := &Router{
+		opts: opts, log: opts.Logger, tr: tr, q: q, sink: sink,
+		wake:        make(chan struct{}, 1),
+		inflight:    make(map[wire.FullHash]*flight),
+		pathAsked:   make(map[wire.Hash]time.Time),
+		stamped:     make(map[wire.FullHash][]byte),
+		displayName: opts.DisplayName,
+	}
+	d, err := tr.Register(transport.DestinationConfig{
+		Identity: opts.Identity, App: lxmf.AppName, Aspects: []string{"delivery"},
+		Proof:          transport.ProveApp,
+		ProofRequested: r.onPacket,
+		AppData:        r.appData,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("new router: %w", err)
+	}
+	r.dest = d
+	r.unsub = tr.HandleAnnounces(lxmf.AppName+".delivery", true, r.onAnnounce)
+	return r, nil
+}
+
+// Hash returns the local lxmf.delivery destination hash (the LXMF address).
+func (r *Router) Hash() wire.Hash { return r.dest.Hash() }
+
+// Identity returns the local LXMF identity.
+func (r *Router) Identity() *identity.Identity { return r.opts.Identity }
+
+// DisplayName returns the announced display name.
+func (r *Router) DisplayName() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.displayName
+}
+
+// SetDisplayName changes the display name for the next announce.
+func (r *Router) SetDisplayName(name string) {
+	r.mu.Lock()
+	r.displayName = name
+	r.mu.Unlock()
+}
+
+func (r *Router) appData() []byte {
+	name := r.DisplayName()
+	return lxmf.DeliveryAppData{DisplayName: name, HasDisplayName: name != "", StampCost: r.opts.StampCost}.Pack()
+}
+
+// Announce announces the delivery destination now.
+func (r *Router) Announce() error {
+	if err := r.tr.Announce(r.dest, nil); err != nil {
+		return fmt.Errorf("announce lxmf delivery: %w", err)
+	}
+	return nil
+}
+
+// RememberPeer makes a peer stored earlier known to the transport, so
+// messages to it can be sent before its next announce.
+func (r *Router) RememberPeer(p Peer) error {
+	if p.Identity == nil {
+		return fmt.Errorf("remember peer %s: no identity", p.Hash)
+	}
+	if lxmf.DeliveryHash(p.Identity) != p.Hash {
+		return fmt.Errorf("remember peer %s: %w", p.Hash, lxmf.ErrDestinationMismatch)
+	}
+	ad := lxmf.DeliveryAppData{DisplayName: p.DisplayName, HasDisplayName: p.DisplayName != "", StampCost: p.StampCost}.Pack()
+	if err := r.tr.Remember(p.Hash, p.Identity, ad); err != nil {
+		return fmt.Errorf("remember peer: %w", err)
+	}
+	return nil
+}
+
+// Wake makes the router look at the queue now. It never blocks.
+func (r *Router) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs the delivery loop until ctx ends or Close is called.
+func (r *Router) Start(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrClosed
+	}
+	if r.started {
+		return ErrStarted
+	}
+	r.started = true
+	ctx, r.cancel = context.WithCancel(ctx)
+	r.loopDone = make(chan struct{})
+	go r.loop(ctx)
+	return nil
+}
+
+// Close stops the loop, waits for it, and deregisters the destination and
+// the announce handler. Receipts still in flight are left to time out; their
+// messages are retried after a restart.
+func (r *Router) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	cancel, done := r.cancel, r.loopDone
+	r.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	r.unsub()
+	r.tr.Deregister(r.dest)
+	return nil
+}
+
+// idleCheck bounds how long the loop sleeps without a wake-up, so a queue
+// written by something other than the router is still noticed.
+const idleCheck = time.Minute
+
+func (r *Router) loop(ctx context.Context) {
+	defer close(r.loopDone)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		r.RunOnce(ctx)
+		d := r.untilNext(ctx)
+		timer.Reset(d)
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		case <-timer.C:
+		}
+	}
+}
+
+// untilNext is how long the loop may wait before the next due message.
+func (r *Router) untilNext(ctx context.Context) time.Duration {
+	at, ok, err := r.q.NextDue(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("reading lxmf queue failed", "error", err)
+		}
+		return r.opts.RetryWait
+	}
+	if !ok {
+		return idleCheck
+	}
+	r.mu.Lock()
+	storeErr := r.storeErr
+	r.storeErr = false
+	r.mu.Unlock()
+	d := at.Sub(r.opts.Clock.Now())
+	switch {
+	case d <= 0 && storeErr:
+		// State could not be written: do not spin on the same message.
+		d = r.opts.RetryWait
+	case d < 0:
+		d = 0
+	case d > idleCheck:
+		d = idleCheck
+	}
+	return d
+}
+
+// RunOnce does one pass of the loop's work: record receipt outcomes and
+// announced peers, then send every due message. Start calls it; tests with
+// a fake clock call it directly.
+func (r *Router) RunOnce(ctx context.Context) {
+	r.mu.Lock()
+	cs, ps, lost := r.concluded, r.peers, r.peersLost
+	r.concluded, r.peers, r.peersLost = nil, nil, 0
+	r.mu.Unlock()
+	if lost > 0 {
+		r.log.Warn("lxmf announces dropped: router busy", "count", lost)
+	}
+	for _, c := range cs {
+		r.conclude(ctx, c)
+	}
+	for _, p := range ps {
+		if err := r.sink.PeerAnnounced(ctx, p); err != nil && ctx.Err() == nil {
+			r.log.Warn("recording lxmf peer failed", "peer", p.Hash.String(), "error", err)
+		}
+	}
+	r.sendDue(ctx)
+}
+
+// onAnnounce runs on an interface goroutine: parse and hand over.
+func (r *Router) onAnnounce(a transport.Announce) {
+	ad, err := lxmf.ParseDeliveryAppData(a.AppData)
+	if err != nil {
+		r.log.Debug("lxmf announce with malformed app data", "destination", a.Destination.String(), "error", err)
+	}
+	p := Peer{Hash: a.Destination, Identity: a.Identity, DisplayName: ad.DisplayName, StampCost: ad.StampCost, Hops: a.Hops, Seen: r.opts.Clock.Now()}
+	r.mu.Lock()
+	if len(r.peers) >= maxPendingPeers {
+		r.peersLost++
+	} else {
+		r.peers = append(r.peers, p)
+	}
+	r.mu.Unlock()
+	r.Wake()
+}
