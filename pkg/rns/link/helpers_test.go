@@ -1,0 +1,173 @@
+package link
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/rns/identity"
+	"github.com/reticle-mesh/reticle/pkg/rns/iface"
+	"github.com/reticle-mesh/reticle/pkg/rns/transport"
+)
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// pipeIf is one end of an in-memory link; frames queue until pump moves
+// them, so delivery never happens under a transport lock.
+type pipeIf struct {
+	name string
+	mtu  int
+	peer *pipeIf
+	tr   *transport.Transport
+
+	mu   sync.Mutex
+	out  [][]byte
+	drop bool
+}
+
+func (f *pipeIf) Name() string                { return f.name }
+func (f *pipeIf) Start(context.Context) error { return nil }
+func (f *pipeIf) Close() error                { return nil }
+func (f *pipeIf) MTU() int                    { return f.mtu }
+func (f *pipeIf) Bitrate() int                { return 0 }
+func (f *pipeIf) Stats() iface.Stats          { return iface.Stats{Name: f.name} }
+func (f *pipeIf) Parent() iface.Interface     { return nil }
+func (f *pipeIf) State() iface.State          { return iface.StateUp }
+func (f *pipeIf) setDrop(d bool)              { f.mu.Lock(); f.drop = d; f.mu.Unlock() }
+func (f *pipeIf) take() [][]byte              { f.mu.Lock(); defer f.mu.Unlock(); o := f.out; f.out = nil; return o }
+func (f *pipeIf) Send(frame []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.drop {
+		return nil
+	}
+	f.out = append(f.out, append([]byte(nil), frame...))
+	return nil
+}
+
+// pair is two transports and link managers joined by a pipe.
+type pair struct {
+	t      testing.TB
+	clock  *fakeClock
+	a, b   *Manager
+	ta, tb *transport.Transport
+	ia, ib *pipeIf
+	dest   *transport.Destination
+	destID *identity.Identity
+	frames int
+}
+
+func newPair(t testing.TB, mtu int, bOpts Options, ln ListenConfig) *pair {
+	t.Helper()
+	clk := &fakeClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	mk := func() *transport.Transport {
+		id, err := identity.Generate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := transport.New(transport.Options{Identity: id, Clock: clk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	p := &pair{t: t, clock: clk, ta: mk(), tb: mk()}
+	p.ia = &pipeIf{name: "a", mtu: mtu, tr: p.ta}
+	p.ib = &pipeIf{name: "b", mtu: mtu, tr: p.tb}
+	p.ia.peer, p.ib.peer = p.ib, p.ia
+	p.ta.Attach(p.ia)
+	p.tb.Attach(p.ib)
+	var err error
+	if p.a, err = New(Options{Transport: p.ta, Clock: clk}); err != nil {
+		t.Fatal(err)
+	}
+	bOpts.Transport, bOpts.Clock = p.tb, clk
+	if p.b, err = New(bOpts); err != nil {
+		t.Fatal(err)
+	}
+	p.ta.SetLinkHandler(p.a)
+	p.tb.SetLinkHandler(p.b)
+	if p.destID, err = identity.Generate(); err != nil {
+		t.Fatal(err)
+	}
+	if p.dest, err = p.tb.Register(transport.DestinationConfig{Identity: p.destID, App: "reticle_test", Aspects: []string{"link"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.b.Listen(p.dest, ln); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ta.Remember(p.dest.Hash(), p.destID, nil); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// pump moves frames both ways until no side has anything to send.
+func (p *pair) pump() {
+	for range 1_000_000 {
+		fa, fb := p.ia.take(), p.ib.take()
+		if len(fa) == 0 && len(fb) == 0 {
+			return
+		}
+		for _, f := range fa {
+			p.frames++
+			p.tb.Inbound(p.ib, f)
+		}
+		for _, f := range fb {
+			p.frames++
+			p.ta.Inbound(p.ia, f)
+		}
+	}
+	p.t.Fatal("pump did not settle")
+}
+
+// advance moves the clock and runs both managers' jobs, then pumps.
+func (p *pair) advance(d time.Duration) {
+	p.clock.Advance(d)
+	p.a.RunJobs()
+	p.b.RunJobs()
+	p.pump()
+}
+
+// open establishes a link from a to b and returns both ends.
+func (p *pair) open(cb Callbacks) (*Link, *Link) {
+	p.t.Helper()
+	la, err := p.a.Open(p.dest.Hash(), cb)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.pump()
+	if la.Status() != StatusActive {
+		p.t.Fatalf("initiator status %s", la.Status())
+	}
+	lb, ok := p.b.Link(la.ID())
+	if !ok || lb.Status() != StatusActive {
+		p.t.Fatalf("responder link missing or not active")
+	}
+	return la, lb
+}
+
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
