@@ -14,26 +14,28 @@ const module = "github.com/reticle-mesh/reticle"
 // A trailing "/*" allows a whole subtree. Packages not listed (cmd/..., test/..., tools) may import
 // anything.
 var allowedImports = map[string][]string{
-	"pkg/buildinfo":     {},
-	"pkg/config":        {},
-	"pkg/rns/iface":     {},
-	"pkg/rns/wire":      {},
-	"pkg/rns/identity":  {"pkg/rns/wire"},
-	"pkg/rns/transport": {"pkg/rns/iface", "pkg/rns/wire", "pkg/rns/identity"},
-	"pkg/rns/link":      {"pkg/rns/transport", "pkg/rns/identity", "pkg/rns/wire"},
-	"pkg/rns":           {"pkg/rns/*"},
-	"pkg/lxmf":          {"pkg/rns/identity", "pkg/rns/wire"},
-	"pkg/lxmf/router":   {"pkg/lxmf", "pkg/rns", "pkg/rns/*"},
-	"pkg/lxmf/propnode": {"pkg/lxmf", "pkg/lxmf/router", "pkg/rns", "pkg/rns/*"},
-	"pkg/store":         {},
-	"pkg/auth":          {"pkg/store"},
-	"pkg/integrity":     {"pkg/buildinfo"},
-	"pkg/backup":        {"pkg/store"},
-	"pkg/plugins":       {"pkg/integrity"},
-	"pkg/app":           {"pkg/lxmf", "pkg/lxmf/*", "pkg/rns", "pkg/rns/*", "pkg/store"},
-	"pkg/web":           {"pkg/app", "pkg/auth", "pkg/integrity", "pkg/plugins", "pkg/buildinfo", "ui"},
-	"ui":                {},
-	"":                  {}, // the root package only embeds cosign.pub
+	"pkg/buildinfo":        {},
+	"pkg/config":           {},
+	"pkg/rns/iface":        {},
+	"pkg/rns/wire":         {},
+	"pkg/rns/wire/msgpack": {}, // a byte format of the wire layer: importable wherever pkg/rns/wire is
+	"pkg/rns/shared":       {"pkg/rns/iface", "pkg/rns/transport", "pkg/rns/identity", "pkg/rns/wire"},
+	"pkg/rns/identity":     {"pkg/rns/wire"},
+	"pkg/rns/transport":    {"pkg/rns/iface", "pkg/rns/wire", "pkg/rns/identity"},
+	"pkg/rns/link":         {"pkg/rns/transport", "pkg/rns/identity", "pkg/rns/wire"},
+	"pkg/rns":              {"pkg/rns/*"},
+	"pkg/lxmf":             {"pkg/rns/identity", "pkg/rns/wire"},
+	"pkg/lxmf/router":      {"pkg/lxmf", "pkg/rns", "pkg/rns/*"},
+	"pkg/lxmf/propnode":    {"pkg/lxmf", "pkg/lxmf/router", "pkg/rns", "pkg/rns/*"},
+	"pkg/store":            {},
+	"pkg/auth":             {"pkg/store"},
+	"pkg/integrity":        {"pkg/buildinfo"},
+	"pkg/backup":           {"pkg/store"},
+	"pkg/plugins":          {"pkg/integrity"},
+	"pkg/app":              {"pkg/lxmf", "pkg/lxmf/*", "pkg/rns", "pkg/rns/*", "pkg/store"},
+	"pkg/web":              {"pkg/app", "pkg/auth", "pkg/integrity", "pkg/plugins", "pkg/buildinfo", "ui"},
+	"ui":                   {},
+	"":                     {}, // the root package only embeds cosign.pub
 }
 
 // thirdPartyOwners: an import path prefix that only the named packages may import directly.

@@ -8,12 +8,14 @@ import (
 	"os"
 
 	"github.com/reticle-mesh/reticle"
+	"github.com/reticle-mesh/reticle/pkg/app"
 	"github.com/reticle-mesh/reticle/pkg/auth"
 	"github.com/reticle-mesh/reticle/pkg/buildinfo"
 	"github.com/reticle-mesh/reticle/pkg/config"
 	"github.com/reticle-mesh/reticle/pkg/integrity"
 	"github.com/reticle-mesh/reticle/pkg/rns"
 	"github.com/reticle-mesh/reticle/pkg/rns/iface"
+	"github.com/reticle-mesh/reticle/pkg/rns/link"
 	"github.com/reticle-mesh/reticle/pkg/store"
 	"github.com/reticle-mesh/reticle/pkg/web"
 	"github.com/reticle-mesh/reticle/ui"
@@ -125,6 +127,23 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 	}
 	a.lc.add(component{name: "mesh", start: node.Start, stop: node.Close})
 
+	links, err := node.NewLinks(link.Options{})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	a.lc.add(component{name: "links", start: links.Start, stop: links.Close})
+
+	msg, err := app.New(app.Options{
+		DataDir: cfg.DataDir, DisplayName: cfg.DisplayName, AnnounceAtStart: true,
+		Links: links, Logger: log.With("component", "lxmf"),
+	}, st, node)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	a.lc.add(component{name: "messaging", start: msg.Start, stop: msg.Close})
+
 	system := func() web.SystemInfo {
 		bi := buildinfo.Get()
 		ar := at.Report()
@@ -132,14 +151,14 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 			Version: bi.Version, Commit: bi.Commit, Date: bi.Date,
 			Integrity: web.Status{Status: string(rep.Status), Message: rep.Message},
 			AtRest:    web.Status{Status: string(ar.Status), Message: ar.Message},
-			Features:  map[string]bool{"messaging": false},
+			Features:  map[string]bool{"messaging": true},
 		}
 	}
 	srv, err := web.New(web.Options{
 		Listen:         cfg.Listen,
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         log.With("component", "web"),
-	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc})
+	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc, Messaging: msg})
 	if err != nil {
 		_ = st.Close()
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrInvalid is wrapped by every validation error.
@@ -42,6 +43,7 @@ type Config struct {
 	ManifestPath   string         // release manifest; empty means the default locations
 	BundlePath     string         // cosign bundle of the manifest; empty means next to the manifest
 	Transport      bool           // run the mesh node as a transport (routing) node
+	DisplayName    string         // name announced with the LXMF delivery destination
 	// InitialPassword provisions the owner password on first start (from RETICLE_INITIAL_PASSWORD_FILE).
 	InitialPassword string
 }
@@ -50,11 +52,12 @@ type Config struct {
 // ./reticle-data.
 func Default() Config {
 	return Config{
-		Listen:    "127.0.0.1:8000",
-		DataDir:   "reticle-data",
-		LogLevel:  "info",
-		LogFormat: "text",
-		Verify:    VerifyWarn,
+		Listen:      "127.0.0.1:8000",
+		DataDir:     "reticle-data",
+		LogLevel:    "info",
+		LogFormat:   "text",
+		Verify:      VerifyWarn,
+		DisplayName: "Reticle",
 	}
 }
 
@@ -78,6 +81,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	fs.StringVar(&c.LogLevel, "log-level", envStr("RETICLE_LOG_LEVEL", c.LogLevel), "debug|info|warn|error (RETICLE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", envStr("RETICLE_LOG_FORMAT", c.LogFormat), "text|json (RETICLE_LOG_FORMAT)")
 	fs.StringVar(&c.Verify, "verify", envStr("RETICLE_VERIFY", c.Verify), "startup self-verification enforce|warn|off (RETICLE_VERIFY)")
+	fs.StringVar(&c.DisplayName, "display-name", envStr("RETICLE_DISPLAY_NAME", c.DisplayName), "name announced to LXMF peers (RETICLE_DISPLAY_NAME)")
 	fs.StringVar(&c.ManifestPath, "manifest", envStr("RETICLE_MANIFEST", ""), "release manifest.json path (RETICLE_MANIFEST)")
 	fs.StringVar(&c.BundlePath, "bundle", envStr("RETICLE_BUNDLE", ""), "cosign bundle of the manifest (RETICLE_BUNDLE)")
 	fs.Var(&proxies, "trusted-proxy", "CIDR or IP of a reverse proxy to trust, repeatable (RETICLE_TRUSTED_PROXY, comma-separated)")
@@ -157,6 +161,9 @@ func (c Config) Validate() error {
 	case VerifyEnforce, VerifyWarn, VerifyOff:
 	default:
 		return fmt.Errorf("%w: --verify %q must be enforce, warn or off", ErrInvalid, c.Verify)
+	}
+	if n := len(c.DisplayName); n == 0 || n > 128 || !utf8.ValidString(c.DisplayName) {
+		return fmt.Errorf("%w: --display-name must be 1 to 128 bytes of UTF-8", ErrInvalid)
 	}
 	for _, raw := range c.Interfaces {
 		if err := checkInterfaceURI(raw); err != nil {

@@ -80,6 +80,8 @@ func TestInvalidConfigNamesTheValue(t *testing.T) {
 		{"unknown flag", []string{"--nope"}, nil, "nope"},
 		{"stray arg", []string{"extra"}, nil, `unexpected argument "extra"`},
 		{"empty data dir", []string{"--data-dir", " "}, nil, "--data-dir"},
+		{"empty display name", []string{"--display-name", ""}, nil, "--display-name"},
+		{"long display name", nil, map[string]string{"RETICLE_DISPLAY_NAME": strings.Repeat("x", 129)}, "--display-name"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,5 +7,6 @@ func migrations() []migration {
 		m0001Settings(),
 		m0002Interfaces(),
 		m0003Auth(),
+		m0004Messages(),
 	}
 }

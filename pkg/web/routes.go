@@ -19,6 +19,7 @@ func (s *Server) apiRoutes() []route {
 	rs := []route{
 		{http.MethodGet, "/system", s.system, ReadAccess},
 	}
+	rs = append(rs, s.messagingRoutes()...)
 	return append(rs, s.authRoutes()...)
 }
 

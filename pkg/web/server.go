@@ -47,10 +47,11 @@ type SystemInfo struct {
 
 // Deps are the components the handlers use. Store and UI are required.
 type Deps struct {
-	Store  Pinger
-	UI     fs.FS             // the built UI, index.html at its root
-	System func() SystemInfo // nil reports build info only
-	Auth   Authenticator     // nil: every protected route answers 401
+	Store     Pinger
+	UI        fs.FS             // the built UI, index.html at its root
+	System    func() SystemInfo // nil reports build info only
+	Auth      Authenticator     // nil: every protected route answers 401
+	Messaging Messaging         // nil: the messaging routes answer 503
 }
 
 // Server is the configured Echo instance and its http.Server.

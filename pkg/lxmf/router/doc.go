@@ -8,17 +8,22 @@
 // The router keeps no message state of its own beyond receipts in flight:
 // the outbound queue is a Queue and received messages go to a Sink, both
 // defined here and implemented by the application on top of its store.
-// A received message is proven to its sender only after the Sink has stored
-// it, so a delivery proof always means "persisted".
+// An opportunistic message is proven to its sender only after the Sink has
+// stored it, so its delivery proof means "persisted". Over links the link
+// layer proves packets and resources itself, just before the Sink runs.
 //
-// Direct (link) and propagated delivery are not implemented yet; messages
-// asking for them fail with ErrMethodUnavailable.
+// Direct delivery runs over links when Options.Links (a link.Manager shared
+// with the node) is set: messages travel as one link packet when they fit,
+// else as a resource, and the packet's or resource's proof marks them
+// delivered; idle links the router opened close after LinkIdle. Propagated
+// delivery is not implemented yet; such messages (and direct ones without a
+// link manager) fail with ErrMethodUnavailable.
 //
 // Behaviour follows the Python reference LXMF 1.2.1 (LXMF/LXMRouter.py:
 // register_delivery_identity, delivery_packet, lxmf_delivery,
 // process_outbound), except that there is no 4 s outbound tick: a Wake
 // starts a send at once.
 //
-// May import: pkg/lxmf, pkg/rns/transport, pkg/rns/identity, pkg/rns/wire(/msgpack)
-// and the standard library.
+// May import: pkg/lxmf, pkg/rns/transport, pkg/rns/link, pkg/rns/identity,
+// pkg/rns/wire(/msgpack) and the standard library.
 package router

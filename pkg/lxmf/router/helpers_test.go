@@ -11,6 +11,7 @@ import (
 	"github.com/reticle-mesh/reticle/pkg/lxmf"
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
 	"github.com/reticle-mesh/reticle/pkg/rns/iface"
+	"github.com/reticle-mesh/reticle/pkg/rns/link"
 	"github.com/reticle-mesh/reticle/pkg/rns/transport"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire"
 )
@@ -197,12 +198,13 @@ func (s *memSink) snapshot() (calls int, stored []Inbound, peers []Peer) {
 
 // side is one node: transport, router, queue and sink.
 type side struct {
-	tr   *transport.Transport
-	r    *Router
-	q    *memQueue
-	sink *memSink
-	id   *identity.Identity
-	pipe *pipeIf
+	tr    *transport.Transport
+	r     *Router
+	q     *memQueue
+	sink  *memSink
+	id    *identity.Identity
+	pipe  *pipeIf
+	links *link.Manager
 }
 
 // pair is two nodes joined by a pipe.
@@ -214,6 +216,12 @@ type pair struct {
 }
 
 func newPair(t testing.TB, async bool, optsB Options) *pair {
+	t.Helper()
+	return newPairWith(t, async, false, optsB)
+}
+
+// newPairWith optionally gives both sides a link manager (direct delivery).
+func newPairWith(t testing.TB, async, links bool, optsB Options) *pair {
 	t.Helper()
 	p := &pair{t: t, clock: &fakeClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}}
 	mk := func(name string, o Options) *side {
@@ -237,6 +245,14 @@ func newPair(t testing.TB, async bool, optsB Options) *pair {
 		s := &side{tr: tr, q: newMemQueue(), sink: newMemSink(), id: lid}
 		s.pipe = &pipeIf{name: name, tr: tr, async: async, wg: &p.wg}
 		o.Identity, o.DisplayName, o.Clock = lid, name, rclk
+		if links {
+			if s.links, err = link.New(link.Options{Transport: tr, Clock: clk}); err != nil {
+				t.Fatal(err)
+			}
+			tr.SetLinkHandler(s.links)
+			o.Links = s.links
+			t.Cleanup(func() { _ = s.links.Close() })
+		}
 		if s.r, err = New(o, tr, s.q, s.sink); err != nil {
 			t.Fatal(err)
 		}
@@ -271,24 +287,33 @@ func (p *pair) pump() {
 // step advances the clock, runs both transports' jobs and routers, pumps.
 func (p *pair) step(d time.Duration) {
 	p.clock.Advance(d)
-	p.a.tr.RunJobs()
-	p.b.tr.RunJobs()
-	p.pump()
-	p.a.r.RunOnce(context.Background())
-	p.b.r.RunOnce(context.Background())
-	p.pump()
-	p.a.r.RunOnce(context.Background())
-	p.b.r.RunOnce(context.Background())
+	for range 3 {
+		for _, s := range []*side{p.a, p.b} {
+			s.tr.RunJobs()
+			if s.links != nil {
+				s.links.RunJobs()
+			}
+		}
+		p.pump()
+		p.a.r.RunOnce(context.Background())
+		p.b.r.RunOnce(context.Background())
+		p.pump()
+	}
 }
 
 // compose packs a message from s to dest and queues it.
 func (s *side) compose(t testing.TB, dest wire.Hash, content string, at time.Time) wire.FullHash {
 	t.Helper()
+	return s.composeMethod(t, dest, content, at, lxmf.MethodOpportunistic)
+}
+
+func (s *side) composeMethod(t testing.TB, dest wire.Hash, content string, at time.Time, method lxmf.Method) wire.FullHash {
+	t.Helper()
 	m := &lxmf.Message{Destination: dest, Timestamp: lxmf.Timestamp(at), Title: []byte("t"), Content: []byte(content)}
 	if err := m.Pack(s.id); err != nil {
 		t.Fatal(err)
 	}
-	s.q.add(Outbound{ID: m.ID, Destination: dest, Packed: m.Packed, Method: lxmf.MethodOpportunistic, CreatedAt: at}, at)
+	s.q.add(Outbound{ID: m.ID, Destination: dest, Packed: m.Packed, Method: method, CreatedAt: at}, at)
 	s.r.Wake()
 	return m.ID
 }

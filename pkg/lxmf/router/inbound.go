@@ -23,6 +23,12 @@ func (r *Router) onPacket(d transport.Delivery) bool {
 		r.log.Debug("dropping malformed lxmf message", "error", err)
 		return false
 	}
+	return r.accept(m, lxmf.MethodOpportunistic, d.Hops)
+}
+
+// accept checks a received message's signature and stamp and hands it to
+// the Sink; it reports whether the message is stored (and may be proven).
+func (r *Router) accept(m *lxmf.Message, method lxmf.Method, hops uint8) bool {
 	verified := false
 	if src, _, ok := r.tr.Recall(m.Source); ok {
 		if err := m.Verify(src); err != nil {
@@ -46,7 +52,7 @@ func (r *Router) onPacket(d transport.Delivery) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), deliverTimeout)
 	defer cancel()
-	in := Inbound{Message: m, Method: lxmf.MethodOpportunistic, Verified: verified, Hops: d.Hops, ReceivedAt: r.opts.Clock.Now()}
+	in := Inbound{Message: m, Method: method, Verified: verified, Hops: hops, ReceivedAt: r.opts.Clock.Now()}
 	if err := r.sink.Deliver(ctx, in); err != nil {
 		r.log.Warn("storing lxmf message failed; not proving it", "message_id", m.ID.String(), "error", err)
 		return false

@@ -52,6 +52,7 @@ func (r *Router) fail(ctx context.Context, m Outbound, reason string) {
 	r.log.Info("lxmf message failed", "message_id", m.ID.String(), "destination", m.Destination.String(), "attempts", m.Attempts, "reason", reason)
 	r.mu.Lock()
 	delete(r.stamped, m.ID)
+	r.unwaitLocked(m.ID)
 	r.mu.Unlock()
 	r.update(ctx, m.ID, Update{State: StateFailed, Attempts: m.Attempts, Err: reason})
 }
@@ -62,12 +63,17 @@ func (r *Router) fail(ctx context.Context, m Outbound, reason string) {
 // next attempt does not wait for the previous packet's receipt: any proof,
 // of any attempt, delivers the message.
 func (r *Router) attempt(ctx context.Context, m Outbound, now time.Time) {
-	if m.Method != lxmf.MethodOpportunistic {
+	switch {
+	case m.Method == lxmf.MethodOpportunistic:
+	case m.Method == lxmf.MethodDirect && r.opts.Links != nil:
+	default:
 		r.fail(ctx, m, fmt.Sprintf("method %d: %v", m.Method, ErrMethodUnavailable))
 		return
 	}
 	reason := ""
 	switch {
+	case m.Attempts >= r.opts.MaxAttempts && !r.known(m.Destination):
+		reason = "recipient unknown: no announce or path response received"
 	case m.Attempts >= r.opts.MaxAttempts:
 		reason = "no delivery proof after the maximum number of attempts"
 	case !m.CreatedAt.IsZero() && now.Sub(m.CreatedAt) > r.opts.MaxAge:
@@ -105,6 +111,11 @@ func (r *Router) attempt(ctx context.Context, m Outbound, now time.Time) {
 		r.fail(ctx, m, err.Error())
 		return
 	}
+	if m.Method == lxmf.MethodDirect {
+		m.Packed = packed
+		r.attemptDirect(ctx, m, now)
+		return
+	}
 	m.Attempts++
 	// Persist before network I/O: a crash from here on retries later.
 	r.update(ctx, m.ID, Update{State: StateSending, Attempts: m.Attempts, NextAttempt: now.Add(r.backoff(m.Attempts))})
@@ -136,6 +147,11 @@ func (r *Router) attempt(ctx context.Context, m Outbound, now time.Time) {
 	r.mu.Unlock()
 	r.log.Debug("lxmf message sent", "message_id", m.ID.String(), "destination", m.Destination.String(), "attempt", m.Attempts)
 	r.update(ctx, m.ID, Update{State: StateSent, Attempts: m.Attempts, NextAttempt: now.Add(r.backoff(m.Attempts))})
+}
+
+func (r *Router) known(dest wire.Hash) bool {
+	_, _, ok := r.tr.Recall(dest)
+	return ok
 }
 
 // requestPath asks for a path at most once per PathWait per destination.
@@ -199,8 +215,18 @@ func (r *Router) withStamp(ctx context.Context, m Outbound, appData []byte) ([]b
 
 // onConclude runs on a transport goroutine: hand over to the loop.
 func (r *Router) onConclude(id wire.FullHash, attempts int, rc *transport.Receipt) {
+	r.pushConclusion(conclusion{id: id, attempts: attempts, status: rc.Status(), rtt: rc.RTT()})
+}
+
+// Conclusion states, shared by packet receipts and resources.
+const (
+	receiptDelivered = transport.ReceiptDelivered
+	receiptFailed    = transport.ReceiptFailed
+)
+
+func (r *Router) pushConclusion(c conclusion) {
 	r.mu.Lock()
-	r.concluded = append(r.concluded, conclusion{id: id, attempts: attempts, status: rc.Status(), rtt: rc.RTT()})
+	r.concluded = append(r.concluded, c)
 	r.mu.Unlock()
 	r.Wake()
 }
@@ -216,11 +242,12 @@ func (r *Router) conclude(ctx context.Context, c conclusion) {
 			delete(r.inflight, c.id)
 		}
 	}
-	if c.status == transport.ReceiptDelivered {
+	if c.status == receiptDelivered {
 		delete(r.stamped, c.id)
+		r.unwaitLocked(c.id)
 	}
 	r.mu.Unlock()
-	if c.status != transport.ReceiptDelivered {
+	if c.status != receiptDelivered {
 		r.log.Debug("no lxmf delivery proof for an attempt", "message_id", c.id.String(), "receipt", c.status.String(), "attempt", c.attempts)
 		return
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/reticle-mesh/reticle/pkg/lxmf"
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
+	"github.com/reticle-mesh/reticle/pkg/rns/link"
 	"github.com/reticle-mesh/reticle/pkg/rns/transport"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire/msgpack"
@@ -65,6 +66,15 @@ type Options struct {
 	Limits msgpack.Limits
 	// BatchSize is how many due messages one pass handles (default 64).
 	BatchSize int
+	// Links, when set, enables direct delivery over links (both ways). The
+	// manager is shared with the rest of the node; the router only listens
+	// on its delivery destination and opens links to recipients.
+	Links *link.Manager
+	// MaxDirectSize bounds a message received over a link (default 8 MiB).
+	MaxDirectSize int
+	// LinkIdle closes a delivery link the router opened after this long
+	// without a message (default 10 min, LXMRouter.LINK_MAX_INACTIVITY).
+	LinkIdle time.Duration
 }
 
 func (o *Options) defaults() {
@@ -83,6 +93,7 @@ func (o *Options) defaults() {
 	def(&o.MaxRetryWait, 5*time.Minute)
 	def(&o.PathWait, 7*time.Second)
 	def(&o.MaxAge, time.Hour)
+	def(&o.LinkIdle, 10*time.Minute)
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 6
 	}
@@ -91,6 +102,9 @@ func (o *Options) defaults() {
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 64
+	}
+	if o.MaxDirectSize <= 0 {
+		o.MaxDirectSize = 8 << 20
 	}
 	if o.Limits.MaxSize <= 0 {
 		o.Limits.MaxSize = wire.MTU
@@ -122,7 +136,10 @@ type Router struct {
 	dest  *transport.Destination
 	unsub func()
 
-	wake chan struct{}
+	wake  chan struct{}
+	stop  chan struct{} // closed by Close: ends receipt waiters
+	wg    sync.WaitGroup
+	runMu sync.Mutex // one RunOnce pass at a time
 
 	mu          sync.Mutex
 	concluded   []conclusion
@@ -132,6 +149,12 @@ type Router struct {
 	storeErr    bool
 	pathAsked   map[wire.Hash]time.Time
 	stamped     map[wire.FullHash][]byte
+	links       map[wire.Hash]*link.Link
+	linkOpened  map[wire.Hash]time.Time
+	linkUsed    map[wire.Hash]time.Time
+	linkWaiters map[wire.Hash]map[wire.FullHash]Outbound
+	linkReady   []wire.Hash
+	packets     []pendingPacket
 	started     bool
 	closed      bool
 	cancel      context.CancelFunc
@@ -155,9 +178,14 @@ func New(opts Options, tr *transport.Transport, q Queue, sink Sink) (*Router, er
 	r := &Router{
 		opts: opts, log: opts.Logger, tr: tr, q: q, sink: sink,
 		wake:        make(chan struct{}, 1),
+		stop:        make(chan struct{}),
 		inflight:    make(map[wire.FullHash]*flight),
 		pathAsked:   make(map[wire.Hash]time.Time),
 		stamped:     make(map[wire.FullHash][]byte),
+		links:       make(map[wire.Hash]*link.Link),
+		linkOpened:  make(map[wire.Hash]time.Time),
+		linkUsed:    make(map[wire.Hash]time.Time),
+		linkWaiters: make(map[wire.Hash]map[wire.FullHash]Outbound),
 		displayName: opts.DisplayName,
 	}
 	d, err := tr.Register(transport.DestinationConfig{
@@ -170,6 +198,10 @@ func New(opts Options, tr *transport.Transport, q Queue, sink Sink) (*Router, er
 		return nil, fmt.Errorf("new router: %w", err)
 	}
 	r.dest = d
+	if err := r.listenDirect(); err != nil {
+		tr.Deregister(d)
+		return nil, fmt.Errorf("new router: %w", err)
+	}
 	r.unsub = tr.HandleAnnounces(lxmf.AppName+".delivery", true, r.onAnnounce)
 	return r, nil
 }
@@ -264,7 +296,13 @@ func (r *Router) Close() error {
 		cancel()
 		<-done
 	}
+	close(r.stop)
+	r.wg.Wait()
 	r.unsub()
+	if r.opts.Links != nil {
+		r.opts.Links.Unlisten(r.dest)
+		r.closeLinks()
+	}
 	r.tr.Deregister(r.dest)
 	return nil
 }
@@ -306,7 +344,7 @@ func (r *Router) untilNext(ctx context.Context) time.Duration {
 		return r.opts.RetryWait
 	}
 	if !ok {
-		return idleCheck
+		at = r.opts.Clock.Now().Add(idleCheck)
 	}
 	r.mu.Lock()
 	storeErr := r.storeErr
@@ -322,6 +360,9 @@ func (r *Router) untilNext(ctx context.Context) time.Duration {
 	case d > idleCheck:
 		d = idleCheck
 	}
+	if r.Stats().Links > 0 {
+		d = min(d, r.opts.LinkIdle)
+	}
 	return d
 }
 
@@ -329,13 +370,16 @@ func (r *Router) untilNext(ctx context.Context) time.Duration {
 // announced peers, then send every due message. Start calls it; tests with
 // a fake clock call it directly.
 func (r *Router) RunOnce(ctx context.Context) {
+	r.runMu.Lock()
+	defer r.runMu.Unlock()
 	r.mu.Lock()
-	cs, ps, lost := r.concluded, r.peers, r.peersLost
-	r.concluded, r.peers, r.peersLost = nil, nil, 0
+	cs, ps, lost, ready := r.concluded, r.peers, r.peersLost, r.linkReady
+	r.concluded, r.peers, r.peersLost, r.linkReady = nil, nil, 0, nil
 	r.mu.Unlock()
 	if lost > 0 {
 		r.log.Warn("lxmf announces dropped: router busy", "count", lost)
 	}
+	cs = append(cs, r.collectPackets()...)
 	for _, c := range cs {
 		r.conclude(ctx, c)
 	}
@@ -344,7 +388,9 @@ func (r *Router) RunOnce(ctx context.Context) {
 			r.log.Warn("recording lxmf peer failed", "peer", p.Hash.String(), "error", err)
 		}
 	}
+	r.retryLinkWaiters(ctx, ready)
 	r.sendDue(ctx)
+	r.cleanLinks(r.opts.Clock.Now())
 }
 
 // onAnnounce runs on an interface goroutine: parse and hand over.

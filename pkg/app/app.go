@@ -1,0 +1,202 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/lxmf/router"
+	"github.com/reticle-mesh/reticle/pkg/rns"
+	"github.com/reticle-mesh/reticle/pkg/rns/identity"
+	"github.com/reticle-mesh/reticle/pkg/rns/link"
+	"github.com/reticle-mesh/reticle/pkg/rns/transport"
+	"github.com/reticle-mesh/reticle/pkg/store"
+)
+
+// LXMFIdentityFile is the LXMF identity's path below the data dir.
+const LXMFIdentityFile = "identities/lxmf"
+
+// DefaultMaxContent is the default limit on a message's title plus content.
+const DefaultMaxContent = 64 << 10
+
+// Options configure an App.
+type Options struct {
+	// DataDir holds identities/lxmf (created 0600 on first start). Required
+	// unless Identity is set.
+	DataDir string
+	// Identity overrides the LXMF identity file (tests).
+	Identity *identity.Identity
+	// DisplayName is announced with the delivery destination.
+	DisplayName string
+	// StampCost is required of inbound messages (0: none).
+	StampCost int
+	// MaxContent limits title plus content in bytes (default 64 KiB).
+	MaxContent int
+	// MaxFields limits the packed fields (attachments) of a message sent
+	// (default 8 MiB).
+	MaxFields int
+	// AnnounceAtStart announces the delivery destination when Start runs.
+	AnnounceAtStart bool
+	// Links enables direct delivery over links (nil: direct is unavailable).
+	// It is the node's shared link manager; the app does not start it.
+	Links *link.Manager
+	// Router tunes delivery; its Identity, DisplayName, StampCost, Clock and
+	// Logger are set from these options.
+	Router router.Options
+	// Logger defaults to a discarding logger.
+	Logger *slog.Logger
+	// Clock defaults to the system clock.
+	Clock router.Clock
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// App is the messaging use cases on top of the store and the mesh node.
+type App struct {
+	opts   Options
+	log    *slog.Logger
+	st     *store.Store
+	tr     *transport.Transport
+	r      *router.Router
+	events *Broker
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+}
+
+// New loads or creates the LXMF identity and builds the router on the
+// node's transport (registering the lxmf.delivery destination). Call it
+// after rns.New and before node.Start; nothing is sent until Start.
+func New(opts Options, st *store.Store, node *rns.Node) (*App, error) {
+	if st == nil || node == nil {
+		return nil, errors.New("new app: store and node are required")
+	}
+	return newApp(opts, st, node.Transport())
+}
+
+func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = systemClock{}
+	}
+	if opts.MaxContent <= 0 {
+		opts.MaxContent = DefaultMaxContent
+	}
+	if opts.MaxFields <= 0 {
+		opts.MaxFields = 8 << 20
+	}
+	id := opts.Identity
+	if id == nil {
+		if opts.DataDir == "" {
+			return nil, errors.New("new app: data dir required")
+		}
+		var err error
+		if id, err = rns.LoadOrCreateIdentity(filepath.Join(opts.DataDir, LXMFIdentityFile), opts.Logger); err != nil {
+			return nil, fmt.Errorf("new app: lxmf identity: %w", err)
+		}
+	}
+	a := &App{opts: opts, log: opts.Logger, st: st, tr: tr, events: NewBroker()}
+	ro := opts.Router
+	ro.Identity, ro.DisplayName, ro.StampCost = id, opts.DisplayName, opts.StampCost
+	ro.Clock, ro.Logger = opts.Clock, opts.Logger.With("component", "lxmf")
+	if opts.Links != nil {
+		ro.Links = opts.Links
+	}
+	r, err := router.New(ro, tr, queue{a}, sink{a})
+	if err != nil {
+		return nil, fmt.Errorf("new app: %w", err)
+	}
+	a.r = r
+	return a, nil
+}
+
+// Start restores known peers into the transport, starts the router (which
+// picks up messages left pending by a previous run) and, if configured,
+// announces.
+func (a *App) Start(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return router.ErrClosed
+	}
+	if a.started {
+		return router.ErrStarted
+	}
+	peers, err := a.st.ListPeers(ctx, 0)
+	if err != nil {
+		return fmt.Errorf("start app: %w", err)
+	}
+	for _, p := range peers {
+		rp, err := routerPeer(p)
+		if err == nil {
+			err = a.r.RememberPeer(rp)
+		}
+		if err != nil {
+			a.log.Warn("stored lxmf peer not restored", "peer", p.Hash, "error", err)
+		}
+	}
+	if err := a.r.Start(ctx); err != nil {
+		return fmt.Errorf("start app: %w", err)
+	}
+	a.started = true
+	a.log.Info("lxmf messaging started", "address", a.r.Hash().String(), "peers", len(peers))
+	if a.opts.AnnounceAtStart {
+		if err := a.r.Announce(); err != nil {
+			a.log.Info("initial lxmf announce not sent", "error", err)
+		}
+	}
+	return nil
+}
+
+// Close stops the router. Pending messages stay queued in the store.
+func (a *App) Close() error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	a.mu.Unlock()
+	if err := a.r.Close(); err != nil {
+		return fmt.Errorf("close app: %w", err)
+	}
+	return nil
+}
+
+// Events returns the event broker (for the websocket hub).
+func (a *App) Events() *Broker { return a.events }
+
+// Router returns the LXMF router (for tests and diagnostics).
+func (a *App) Router() *router.Router { return a.r }
+
+// IdentityInfo is the own LXMF address and display name.
+type IdentityInfo struct {
+	Address     string `json:"address"`
+	DisplayName string `json:"display_name"`
+}
+
+// Identity returns the own LXMF delivery address and display name.
+func (a *App) Identity(context.Context) IdentityInfo {
+	return IdentityInfo{Address: a.r.Hash().String(), DisplayName: a.r.DisplayName()}
+}
+
+// Announce announces the delivery destination now. It returns
+// ErrNotConnected when no interface could send it.
+func (a *App) Announce(context.Context) error {
+	if err := a.r.Announce(); err != nil {
+		if errors.Is(err, transport.ErrNotSent) {
+			return fmt.Errorf("%w: %v", ErrNotConnected, err)
+		}
+		return err
+	}
+	return nil
+}

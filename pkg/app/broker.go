@@ -1,0 +1,96 @@
+package app
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Event kinds.
+const (
+	EventMessageReceived = "message.received"
+	EventMessageQueued   = "message.queued"
+	EventMessageState    = "message.state"
+	EventPeer            = "peer"
+)
+
+// Event is something a UI may want to show at once.
+type Event struct {
+	Kind      string    `json:"kind"`
+	MessageID string    `json:"message_id,omitempty"`
+	Peer      string    `json:"peer,omitempty"`
+	State     string    `json:"state,omitempty"`
+	Message   *Message  `json:"message,omitempty"`
+	PeerInfo  *PeerInfo `json:"peer_info,omitempty"`
+}
+
+// Broker fans events out to subscribers. Publishing never blocks: a
+// subscriber that does not keep up loses its oldest events.
+type Broker struct {
+	mu      sync.Mutex
+	subs    map[*subscription]struct{}
+	dropped atomic.Uint64
+}
+
+type subscription struct {
+	ch chan Event
+}
+
+// NewBroker returns an empty broker.
+func NewBroker() *Broker { return &Broker{subs: make(map[*subscription]struct{})} }
+
+// Subscribe returns a channel of at most size buffered events (16 when
+// size <= 0) and a function that unsubscribes and closes the channel.
+func (b *Broker) Subscribe(size int) (<-chan Event, func()) {
+	if size <= 0 {
+		size = 16
+	}
+	s := &subscription{ch: make(chan Event, size)}
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	var once sync.Once
+	return s.ch, func() {
+		once.Do(func() {
+			b.mu.Lock()
+			delete(b.subs, s)
+			close(s.ch)
+			b.mu.Unlock()
+		})
+	}
+}
+
+// Publish sends ev to every subscriber, dropping a slow subscriber's oldest
+// event to make room.
+func (b *Broker) Publish(ev Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		b.offer(s.ch, ev)
+	}
+}
+
+func (b *Broker) offer(ch chan Event, ev Event) {
+	for range 2 {
+		select {
+		case ch <- ev:
+			return
+		default:
+		}
+		select {
+		case <-ch:
+			b.dropped.Add(1)
+		default:
+		}
+	}
+	b.dropped.Add(1) // cannot happen with one publisher at a time; never block
+}
+
+// Dropped returns how many events slow subscribers lost.
+func (b *Broker) Dropped() uint64 { return b.dropped.Load() }
+
+// Subscribers returns the number of subscribers.
+func (b *Broker) Subscribers() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs)
+}

@@ -1,0 +1,156 @@
+package app
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/rns/identity"
+	"github.com/reticle-mesh/reticle/pkg/rns/iface"
+	"github.com/reticle-mesh/reticle/pkg/rns/transport"
+	"github.com/reticle-mesh/reticle/pkg/rns/wire"
+	"github.com/reticle-mesh/reticle/pkg/store"
+)
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// pipeIf is one end of an in-memory wire; frames wait for pump.
+type pipeIf struct {
+	name string
+	peer *pipeIf
+	tr   *transport.Transport
+
+	mu   sync.Mutex
+	out  [][]byte
+	drop bool
+}
+
+func (f *pipeIf) Name() string                { return f.name }
+func (f *pipeIf) Start(context.Context) error { return nil }
+func (f *pipeIf) Close() error                { return nil }
+func (f *pipeIf) MTU() int                    { return wire.MTU }
+func (f *pipeIf) Bitrate() int                { return 0 }
+func (f *pipeIf) Stats() iface.Stats          { return iface.Stats{Name: f.name} }
+func (f *pipeIf) Parent() iface.Interface     { return nil }
+func (f *pipeIf) State() iface.State          { return iface.StateUp }
+func (f *pipeIf) setDrop(d bool)              { f.mu.Lock(); f.drop = d; f.mu.Unlock() }
+func (f *pipeIf) take() [][]byte              { f.mu.Lock(); defer f.mu.Unlock(); o := f.out; f.out = nil; return o }
+func (f *pipeIf) Send(frame []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.drop {
+		f.out = append(f.out, append([]byte(nil), frame...))
+	}
+	return nil
+}
+
+type node struct {
+	tr   *transport.Transport
+	pipe *pipeIf
+	st   *store.Store
+	app  *App
+	id   *identity.Identity
+	dir  string
+}
+
+type net2 struct {
+	t     *testing.T
+	clock *fakeClock
+	a, b  *node
+}
+
+func openStore(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), store.Options{Path: filepath.Join(dir, "reticle.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func newNet(t *testing.T) *net2 {
+	t.Helper()
+	n := &net2{t: t, clock: &fakeClock{t: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)}}
+	mk := func(name string) *node {
+		tid, err := identity.Generate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := transport.New(transport.Options{Identity: tid, Clock: n.clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = tr.Close() })
+		nd := &node{tr: tr, pipe: &pipeIf{name: name, tr: tr}, dir: t.TempDir()}
+		nd.st = openStore(t, nd.dir)
+		t.Cleanup(func() { _ = nd.st.Close() })
+		nd.start(t, n.clock, name)
+		return nd
+	}
+	n.a, n.b = mk("alice"), mk("bob")
+	n.a.pipe.peer, n.b.pipe.peer = n.b.pipe, n.a.pipe
+	n.a.tr.Attach(n.a.pipe)
+	n.b.tr.Attach(n.b.pipe)
+	return n
+}
+
+// start builds and starts the app on the node's store and transport. The
+// router loop runs, but on the fake clock; tests drive it with step.
+func (nd *node) start(t *testing.T, clk *fakeClock, name string) {
+	t.Helper()
+	a, err := newApp(Options{DataDir: nd.dir, DisplayName: name, Clock: clk}, nd.st, nd.tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	nd.app = a
+}
+
+func (n *net2) pump() {
+	for range 10_000 {
+		fa, fb := n.a.pipe.take(), n.b.pipe.take()
+		if len(fa) == 0 && len(fb) == 0 {
+			return
+		}
+		for _, f := range fa {
+			n.b.tr.Inbound(n.b.pipe, f)
+		}
+		for _, f := range fb {
+			n.a.tr.Inbound(n.a.pipe, f)
+		}
+	}
+	n.t.Fatal("pump did not settle")
+}
+
+func (n *net2) step(d time.Duration) {
+	n.clock.Advance(d)
+	ctx := context.Background()
+	for range 2 {
+		n.a.tr.RunJobs()
+		n.b.tr.RunJobs()
+		n.pump()
+		n.a.app.Router().RunOnce(ctx)
+		n.b.app.Router().RunOnce(ctx)
+		n.pump()
+	}
+}

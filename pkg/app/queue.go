@@ -1,0 +1,120 @@
+package app
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/lxmf"
+	"github.com/reticle-mesh/reticle/pkg/lxmf/router"
+	"github.com/reticle-mesh/reticle/pkg/rns/wire"
+	"github.com/reticle-mesh/reticle/pkg/store"
+)
+
+// queue implements router.Queue on the store's outbound messages.
+type queue struct{ a *App }
+
+var _ router.Queue = queue{}
+
+func (q queue) Due(ctx context.Context, now time.Time, limit int) ([]router.Outbound, error) {
+	rows, err := q.a.st.DueMessages(ctx, now.UnixMilli(), limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]router.Outbound, 0, len(rows))
+	for _, r := range rows {
+		o, err := outbound(r)
+		if err != nil {
+			// A row we cannot even parse is failed at once, not retried forever.
+			q.a.log.Warn("failing unreadable queued message", "message_id", r.MessageID, "error", err)
+			_ = q.a.st.UpdateOutbound(ctx, r.MessageID, store.MessageUpdate{State: store.StateFailed, Attempts: r.Attempts, Error: "stored message unreadable"})
+			continue
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+func outbound(r store.Message) (router.Outbound, error) {
+	var o router.Outbound
+	id, err := hex.DecodeString(r.MessageID)
+	if err != nil || len(id) != wire.FullHashLen {
+		return o, fmt.Errorf("message id %q", r.MessageID)
+	}
+	dest, err := wire.ParseHash(r.Peer)
+	if err != nil {
+		return o, fmt.Errorf("peer: %w", err)
+	}
+	return router.Outbound{
+		ID: wire.FullHash(id), Destination: dest, Packed: r.Packed, Method: methodFromName(r.Method),
+		Attempts: r.Attempts, CreatedAt: r.CreatedAt,
+	}, nil
+}
+
+func (q queue) NextDue(ctx context.Context) (time.Time, bool, error) {
+	ms, ok, err := q.a.st.NextAttemptAt(ctx)
+	if err != nil || !ok {
+		return time.Time{}, ok, err
+	}
+	return time.UnixMilli(ms), true, nil
+}
+
+func (q queue) Update(ctx context.Context, id wire.FullHash, u router.Update) error {
+	next := int64(0)
+	if !u.NextAttempt.IsZero() {
+		next = u.NextAttempt.UnixMilli()
+	}
+	mid := id.String()
+	err := q.a.st.UpdateOutbound(ctx, mid, store.MessageUpdate{State: stateName(u.State), Attempts: u.Attempts, NextAttemptAt: next, Error: u.Err})
+	if err != nil {
+		return err
+	}
+	q.a.events.Publish(Event{Kind: EventMessageState, MessageID: mid, State: stateName(u.State)})
+	return nil
+}
+
+// sink implements router.Sink: received messages and peers go to the store.
+type sink struct{ a *App }
+
+var _ router.Sink = sink{}
+
+func (s sink) Deliver(ctx context.Context, in router.Inbound) error {
+	m := in.Message
+	row := &store.Message{
+		MessageID: m.ID.String(), Direction: store.DirectionIn, Peer: m.Source.String(),
+		Title: m.Title, Content: m.Content, Packed: m.Packed, Timestamp: m.Timestamp,
+		State: store.StateReceived, Method: methodName(in.Method), Verified: in.Verified,
+		CreatedAt: in.ReceivedAt.UTC(),
+	}
+	if len(m.Fields) > 0 {
+		row.Fields = m.Fields.Value().Encode()
+	}
+	inserted, err := s.a.st.InsertMessage(ctx, row)
+	if err != nil {
+		return err
+	}
+	if !inserted {
+		s.a.log.Debug("duplicate lxmf message ignored", "message_id", row.MessageID)
+		return nil
+	}
+	v := messageView(*row)
+	s.a.events.Publish(Event{Kind: EventMessageReceived, MessageID: v.ID, Peer: v.Peer, State: v.State, Message: &v})
+	return nil
+}
+
+func (s sink) PeerAnnounced(ctx context.Context, p router.Peer) error {
+	if p.Identity == nil || lxmf.DeliveryHash(p.Identity) != p.Hash {
+		return fmt.Errorf("peer %s: identity does not match", p.Hash)
+	}
+	row := &store.Peer{
+		Hash: p.Hash.String(), PublicKey: p.Identity.PublicKey(), DisplayName: p.DisplayName,
+		StampCost: p.StampCost, Hops: int(p.Hops), LastSeen: p.Seen,
+	}
+	if err := s.a.st.UpsertPeer(ctx, row); err != nil {
+		return err
+	}
+	v := peerView(*row)
+	s.a.events.Publish(Event{Kind: EventPeer, Peer: v.Address, PeerInfo: &v})
+	return nil
+}

@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm/clause"
+)
+
+// Message directions.
+const (
+	DirectionIn  = "in"
+	DirectionOut = "out"
+)
+
+// Message states. Outbound messages move queued -> sending -> sent -> delivered | failed; inbound
+// messages are stored as received.
+const (
+	StateQueued    = "queued"
+	StateSending   = "sending"
+	StateSent      = "sent"
+	StateDelivered = "delivered"
+	StateFailed    = "failed"
+	StateReceived  = "received"
+)
+
+// Message is one LXMF message, inbound or outbound. Outbound rows in a pending state are the send queue.
+type Message struct {
+	ID            int64  `gorm:"primaryKey"`
+	MessageID     string // LXMF message id, lowercase hex of 32 bytes
+	Direction     string // DirectionIn or DirectionOut
+	Peer          string // the other side's lxmf.delivery hash, lowercase hex
+	Title         []byte
+	Content       []byte
+	Fields        []byte  // the fields map as packed msgpack, nil for none
+	Packed        []byte  // the signed packed message (direct form)
+	Timestamp     float64 // LXMF timestamp, Unix seconds
+	State         string
+	Method        string // opportunistic, direct or propagated
+	Attempts      int
+	NextAttemptAt int64 // Unix milliseconds; when the queue should look at the message next
+	Error         string
+	Verified      bool // inbound: the signature was checked against the sender's known identity
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// TableName is the messages table.
+func (Message) TableName() string { return "messages" }
+
+// pendingStates are the outbound states the send queue still works on.
+var pendingStates = []string{StateQueued, StateSending, StateSent}
+
+// InsertMessage stores a message. A message already stored with the same message id and direction is
+// left as it is: inserted is then false and err nil, so a duplicate delivery is a no-op.
+func (s *Store) InsertMessage(ctx context.Context, m *Message) (inserted bool, err error) {
+	if m.Title == nil {
+		m.Title = []byte{}
+	}
+	if m.Content == nil {
+		m.Content = []byte{}
+	}
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "message_id"}, {Name: "direction"}},
+		DoNothing: true,
+	}).Create(m)
+	if res.Error != nil {
+		return false, fmt.Errorf("insert message %s: %w", m.MessageID, translate(res.Error))
+	}
+	return res.RowsAffected > 0, nil
+}
+
+// GetMessage returns the message with the given id and direction, or ErrNotFound.
+func (s *Store) GetMessage(ctx context.Context, messageID, direction string) (Message, error) {
+	var m Message
+	err := s.db.WithContext(ctx).Where("message_id = ? AND direction = ?", messageID, direction).Take(&m).Error
+	if err != nil {
+		return Message{}, fmt.Errorf("get message %s: %w", messageID, translate(err))
+	}
+	return m, nil
+}
+
+// ListMessages returns the messages exchanged with peer (every peer when empty), oldest first; limit <= 0
+// means no limit.
+func (s *Store) ListMessages(ctx context.Context, peer string, limit int) ([]Message, error) {
+	q := s.db.WithContext(ctx).Order("id")
+	if peer != "" {
+		q = q.Where("peer = ?", peer)
+	}
+	if limit > 0 {
+		q = q.Limit(limit)
+	}
+	var out []Message
+	if err := q.Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list messages: %w", translate(err))
+	}
+	return out, nil
+}
+
+// DueMessages returns outbound messages still pending whose next attempt is at or before now (Unix
+// milliseconds), earliest first, at most limit.
+func (s *Store) DueMessages(ctx context.Context, nowMillis int64, limit int) ([]Message, error) {
+	var out []Message
+	err := s.db.WithContext(ctx).
+		Where("direction = ? AND state IN ? AND next_attempt_at <= ?", DirectionOut, pendingStates, nowMillis).
+		Order("next_attempt_at").Order("id").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("due messages: %w", translate(err))
+	}
+	return out, nil
+}
+
+// NextAttemptAt returns the earliest next attempt (Unix milliseconds) of a pending outbound message;
+// ok is false when nothing is pending.
+func (s *Store) NextAttemptAt(ctx context.Context) (at int64, ok bool, err error) {
+	var v *int64
+	err = s.db.WithContext(ctx).Model(&Message{}).
+		Where("direction = ? AND state IN ?", DirectionOut, pendingStates).
+		Select("MIN(next_attempt_at)").Scan(&v).Error
+	if err != nil {
+		return 0, false, fmt.Errorf("next attempt: %w", translate(err))
+	}
+	if v == nil {
+		return 0, false, nil
+	}
+	return *v, true, nil
+}
+
+// MessageUpdate is a change of an outbound message's delivery state. Every field is written, zero values
+// included.
+type MessageUpdate struct {
+	State         string
+	Attempts      int
+	NextAttemptAt int64
+	Error         string
+}
+
+// UpdateOutbound sets the delivery state of an outbound message, or returns ErrNotFound.
+func (s *Store) UpdateOutbound(ctx context.Context, messageID string, u MessageUpdate) error {
+	res := s.db.WithContext(ctx).Model(&Message{}).
+		Where("message_id = ? AND direction = ?", messageID, DirectionOut).
+		Updates(map[string]any{
+			"state": u.State, "attempts": u.Attempts, "next_attempt_at": u.NextAttemptAt,
+			"error": u.Error, "updated_at": time.Now().UTC(),
+		})
+	if res.Error != nil {
+		return fmt.Errorf("update message %s: %w", messageID, translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("update message %s: %w", messageID, ErrNotFound)
+	}
+	return nil
+}
+
+// SetOutboundPacked replaces the packed bytes of an outbound message (after a stamp was added, which
+// changes neither its id nor its signature).
+func (s *Store) SetOutboundPacked(ctx context.Context, messageID string, packed []byte) error {
+	res := s.db.WithContext(ctx).Model(&Message{}).
+		Where("message_id = ? AND direction = ?", messageID, DirectionOut).
+		Updates(map[string]any{"packed": packed, "updated_at": time.Now().UTC()})
+	if res.Error != nil {
+		return fmt.Errorf("set packed %s: %w", messageID, translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("set packed %s: %w", messageID, ErrNotFound)
+	}
+	return nil
+}
