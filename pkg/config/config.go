@@ -29,7 +29,7 @@ const (
 )
 
 // InterfaceSchemes are the URI schemes `--interface` accepts; the mesh layer validates the rest of the URI.
-var InterfaceSchemes = []string{"tcp-client", "tcp-server", "udp", "auto", "local"}
+var InterfaceSchemes = []string{"tcp-client", "tcp-server", "udp", "auto", "shared-instance"}
 
 // Config is the whole runtime configuration of `reticle serve`.
 type Config struct {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
 	"github.com/reticle-mesh/reticle/pkg/rns/iface"
+	"github.com/reticle-mesh/reticle/pkg/rns/shared"
 	"github.com/reticle-mesh/reticle/pkg/rns/transport"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire"
 )
@@ -66,6 +67,7 @@ type Node struct {
 	mu      sync.Mutex
 	ifs     []iface.Interface
 	specs   []iface.Spec
+	rpcs    map[iface.Interface]*shared.Server
 	ctx     context.Context
 	started bool
 	closed  bool
@@ -142,6 +144,11 @@ func (n *Node) AddInterface(uri string) (iface.Interface, error) {
 			n.ifacs.set(i, nil)
 			return nil, fmt.Errorf("add interface: start %s: %w", s.Name, err)
 		}
+		if err := n.startRPC(n.ctx, i); err != nil {
+			_ = i.Close()
+			n.ifacs.set(i, nil)
+			return nil, fmt.Errorf("add interface: %w", err)
+		}
 	}
 	n.ifs = append(n.ifs, i)
 	n.specs = append(n.specs, s)
@@ -160,9 +167,14 @@ func (n *Node) RemoveInterface(name string) error {
 			break
 		}
 	}
+	rpc := n.rpcs[victim]
+	delete(n.rpcs, victim)
 	n.mu.Unlock()
 	if victim == nil {
 		return fmt.Errorf("remove interface %q: %w", name, ErrNoInterface)
+	}
+	if rpc != nil {
+		_ = rpc.Close()
 	}
 	err := victim.Close()
 	n.ifacs.set(victim, nil)
@@ -204,7 +216,7 @@ func New(opts Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
-	n := &Node{opts: opts, log: opts.Logger, id: id, tr: tr, ifacs: ifacs}
+	n := &Node{opts: opts, log: opts.Logger, id: id, tr: tr, ifacs: ifacs, rpcs: map[iface.Interface]*shared.Server{}}
 	for _, s := range specs {
 		i, err := n.build(s)
 		if err != nil {
@@ -251,8 +263,9 @@ func LoadOrCreateIdentity(path string, log *slog.Logger) (*identity.Identity, er
 	}
 }
 
-// Start starts the transport job loop and every interface. On error it
-// stops what it started.
+// Start starts the transport job loop and the interfaces (see
+// startInterfaces for the shared-instance rule). On error it stops what it
+// started.
 func (n *Node) Start(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -266,15 +279,13 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.tr.Start(ctx); err != nil {
 		return fmt.Errorf("start transport: %w", err)
 	}
-	for k, i := range n.ifs {
-		if err := i.Start(ctx); err != nil {
-			for j := k - 1; j >= 0; j-- {
-				_ = n.ifs[j].Close()
-			}
-			_ = n.tr.Close()
-			n.closed = true
-			return fmt.Errorf("start interface %s: %w", i.Name(), err)
+	if err := n.startInterfaces(ctx); err != nil {
+		for j := len(n.ifs) - 1; j >= 0; j-- {
+			_ = n.ifs[j].Close()
 		}
+		_ = n.tr.Close()
+		n.closed = true
+		return err
 	}
 	n.started = true
 	n.log.Info("reticulum node started", "transport_id", n.tr.ID().String(), "transport", n.opts.Transport, "interfaces", len(n.ifs))
@@ -291,8 +302,17 @@ func (n *Node) Close() error {
 	}
 	n.closed = true
 	ifs := append([]iface.Interface(nil), n.ifs...)
+	rpcs := make([]*shared.Server, 0, len(n.rpcs))
+	for _, r := range n.rpcs {
+		rpcs = append(rpcs, r)
+	}
 	n.mu.Unlock()
 	var errs []error
+	for _, r := range rpcs {
+		if err := r.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close shared instance rpc: %w", err))
+		}
+	}
 	for k := len(ifs) - 1; k >= 0; k-- {
 		if err := ifs[k].Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close interface %s: %w", ifs[k].Name(), err))
@@ -364,3 +384,105 @@ func (n *Node) Send(dest wire.Hash, plaintext []byte, o transport.SendOptions) (
 
 // RequestPath asks the network for a path to dest.
 func (n *Node) RequestPath(dest wire.Hash) error { return n.tr.RequestPath(dest) }
+
+// startInterfaces starts shared-instance interfaces first. If one of them
+// attached to another program's shared instance, the node is a client of
+// that instance and, as the reference does (Reticulum.__start_local_interface),
+// leaves its other interfaces down instead of fighting the instance for
+// ports; otherwise it starts them all, then the RPC endpoint of a serving
+// shared instance. Called with n.mu held; the caller closes everything on
+// error.
+func (n *Node) startInterfaces(ctx context.Context) error {
+	attached := ""
+	for _, i := range n.ifs {
+		si, ok := i.(*iface.Shared)
+		if !ok {
+			continue
+		}
+		if err := si.Start(ctx); err != nil {
+			return fmt.Errorf("start interface %s: %w", i.Name(), err)
+		}
+		if si.Role() == iface.LocalAttached && attached == "" {
+			attached = si.Name()
+		}
+	}
+	for _, i := range n.ifs {
+		if _, ok := i.(*iface.Shared); ok {
+			continue
+		}
+		if attached != "" {
+			n.log.Info("attached to a shared instance, leaving interface down", "shared_instance", attached, "interface", i.Name())
+			continue
+		}
+		if err := i.Start(ctx); err != nil {
+			return fmt.Errorf("start interface %s: %w", i.Name(), err)
+		}
+	}
+	for _, i := range n.ifs {
+		if err := n.startRPC(ctx, i); err != nil {
+			for _, r := range n.rpcs {
+				_ = r.Close()
+			}
+			clear(n.rpcs)
+			return err
+		}
+	}
+	return nil
+}
+
+// startRPC starts the shared-instance RPC endpoint for i if it is a
+// shared-instance interface that took the serving role. Called with n.mu
+// held.
+func (n *Node) startRPC(ctx context.Context, i iface.Interface) error {
+	si, ok := i.(*iface.Shared)
+	if !ok || si.Role() != iface.LocalServing {
+		return nil
+	}
+	key, err := n.SharedRPCKey(si.Spec())
+	if err != nil {
+		return fmt.Errorf("shared instance %s: %w", si.Name(), err)
+	}
+	network, addr := iface.ControlAddress(si.Spec())
+	r, err := shared.New(shared.Options{
+		Network: network, Address: addr, Key: key, Transport: n.tr,
+		Interfaces: func() []iface.Interface { return n.Interfaces() },
+		Logger:     n.opts.Logger.With("component", "shared_rpc"),
+	})
+	if err == nil {
+		err = r.Start(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("shared instance %s: %w", si.Name(), err)
+	}
+	n.rpcs[i] = r
+	return nil
+}
+
+// SharedRPCKey returns the RPC key of a shared-instance spec: its rpc_key,
+// or the reference's derivation from the transport identity.
+func (n *Node) SharedRPCKey(spec iface.Spec) ([]byte, error) {
+	def, err := shared.DefaultKey(n.id)
+	if err != nil {
+		return nil, err
+	}
+	return shared.Key(spec, def)
+}
+
+// SharedClientConfig returns a reference config file that attaches Python
+// programs (rnstatus, rnpath, NomadNet) to the named shared-instance
+// interface, including its RPC key; ok is false if no such interface
+// serves. Write it 0600 as "config" in a directory passed with --config.
+func (n *Node) SharedClientConfig(name string) (cfg string, ok bool, err error) {
+	for _, i := range n.Interfaces() {
+		si, isShared := i.(*iface.Shared)
+		if !isShared || si.Name() != name || si.Role() != iface.LocalServing {
+			continue
+		}
+		key, err := n.SharedRPCKey(si.Spec())
+		if err != nil {
+			return "", false, err
+		}
+		return shared.ClientConfig(si.Spec(), key), true, nil
+	}
+	return "", false, nil
+}

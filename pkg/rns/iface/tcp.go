@@ -76,7 +76,7 @@ func New(spec Spec, opts Options) (Interface, error) {
 	case KindTCPServer:
 		return NewTCPServer(spec.Name, spec.Address(), opts)
 	default:
-		return nil, fmt.Errorf("%w: unsupported kind %q", ErrBadURI, spec.Kind)
+		return newOther(spec, opts)
 	}
 }
 
@@ -148,7 +148,20 @@ func (s *session) run(ctx context.Context) error {
 }
 
 func (s *session) readLoop() error {
-	df := NewDeframer(s.opts.MTU, MinFrameSize, func(frame []byte) {
+	// Counters are brought up to date before each frame is handed up, so a
+	// handler that reads Stats on a frame sees the bytes and the malformed
+	// frames that came before it.
+	var df *Deframer
+	var counted uint64
+	syncMalformed := func() {
+		m := df.Malformed()
+		for _, c := range s.ctr {
+			c.malformed.Add(m - counted)
+		}
+		counted = m
+	}
+	df = NewDeframer(s.opts.MTU, MinFrameSize, func(frame []byte) {
+		syncMalformed()
 		for _, c := range s.ctr {
 			c.packetsIn.Add(1)
 		}
@@ -158,12 +171,11 @@ func (s *session) readLoop() error {
 	for {
 		n, err := s.conn.Read(buf)
 		if n > 0 {
-			before := df.Malformed()
-			_, _ = df.Write(buf[:n])
 			for _, c := range s.ctr {
 				c.bytesIn.Add(uint64(n))
-				c.malformed.Add(df.Malformed() - before)
 			}
+			_, _ = df.Write(buf[:n])
+			syncMalformed()
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {

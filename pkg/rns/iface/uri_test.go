@@ -20,7 +20,26 @@ func TestParse(t *testing.T) {
 		{in: "", wantErr: true},
 		{in: " tcp-client://h:1", wantErr: true},
 		{in: "h:4242", wantErr: true},
-		{in: "udp://h:4242", wantErr: true},
+		{in: "udpx://h:4242", wantErr: true},
+		{in: "udp://0.0.0.0:4242?forward=255.255.255.255:4242", want: Spec{Kind: KindUDP, Host: "0.0.0.0", Port: 4242, Forward: "255.255.255.255:4242", Name: "udp/0.0.0.0:4242"}},
+		{in: "udp://[::1]:0?forward=[::1]:9&name=u", want: Spec{Kind: KindUDP, Host: "::1", Port: 0, Forward: "[::1]:9", Name: "u"}},
+		{in: "udp://h:1?forward=h:0", wantErr: true},
+		{in: "udp://h:1?forward=h", wantErr: true},
+		{in: "udp://h:1?group_id=x", wantErr: true},
+		{in: "auto://", want: Spec{Kind: KindAuto, GroupID: "reticulum", DiscoveryPort: 29716, DataPort: 42671, Name: "auto/reticulum"}},
+		{in: "auto://?group_id=home&devices=eth0,wlan0&ignored_devices=docker0&discovery_port=1000&data_port=1001", want: Spec{Kind: KindAuto, GroupID: "home", Devices: "eth0,wlan0", IgnoredDevices: "docker0", DiscoveryPort: 1000, DataPort: 1001, Name: "auto/home"}},
+		{in: "auto://h:1", wantErr: true},
+		{in: "auto://?devices=a,,b", wantErr: true},
+		{in: "auto://?data_port=0", wantErr: true},
+		{in: "auto://?forward=h:1", wantErr: true},
+		{in: "shared-instance://", want: Spec{Kind: KindShared, Host: "default", SharedType: defaultSharedType(), Role: "auto", Port: 37428, ControlPort: 37429, Name: "shared-instance/default"}},
+		{in: "shared-instance://rt_1?type=tcp&port=4000&control_port=4001&role=client", want: Spec{Kind: KindShared, Host: "rt_1", SharedType: "tcp", Role: "client", Port: 4000, ControlPort: 4001, Name: "shared-instance/rt_1"}},
+		{in: "shared-instance://x?rpc_key=00112233445566778899AABBCCDDEEFF", want: Spec{Kind: KindShared, Host: "x", SharedType: defaultSharedType(), Role: "auto", Port: 37428, ControlPort: 37429, RPCKey: "00112233445566778899aabbccddeeff", Name: "shared-instance/x"}},
+		{in: "shared-instance://x?rpc_key=0011", wantErr: true},
+		{in: "shared-instance://x?type=udp", wantErr: true},
+		{in: "shared-instance://x?role=maybe", wantErr: true},
+		{in: "shared-instance://x?passphrase=p", wantErr: true},
+		{in: "shared-instance://x:1", wantErr: true},
 		{in: "tcp-client://h", wantErr: true},
 		{in: "tcp-client://:4242", wantErr: true},
 		{in: "tcp-client://h:0", wantErr: true},
@@ -61,6 +80,9 @@ func TestParse(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add("tcp-client://127.0.0.1:4242?name=x")
 	f.Add("tcp-server://[::]:0")
+	f.Add("udp://0.0.0.0:4242?forward=255.255.255.255:4242")
+	f.Add("auto://?group_id=g&devices=eth0,eth1")
+	f.Add("shared-instance://n?type=tcp&port=1&rpc_key=00112233445566778899aabbccddeeff")
 	f.Fuzz(func(t *testing.T, s string) {
 		spec, err := Parse(s)
 		if err != nil {
