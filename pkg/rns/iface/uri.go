@@ -206,7 +206,7 @@ const (
 // one line.
 func Parse(uri string) (Spec, error) {
 	bad := func(format string, a ...any) (Spec, error) {
-		return Spec{}, fmt.Errorf("%w %q: %s", ErrBadURI, uri, fmt.Sprintf(format, a...))
+		return Spec{}, fmt.Errorf("%w %q: %s", ErrBadURI, redactRaw(uri), fmt.Sprintf(format, a...))
 	}
 	if strings.TrimSpace(uri) != uri || uri == "" {
 		return bad("empty or surrounded by spaces")
@@ -409,4 +409,29 @@ func DeviceList(s string) []string {
 		return nil
 	}
 	return strings.Split(s, ",")
+}
+
+// secretParams are query parameters whose values never appear in errors or logs.
+var secretParams = []string{"passphrase=", "rpc_key="}
+
+// redactRaw hides secret query values in a URI that may not even parse, so that an error about a bad
+// interface URI never echoes its passphrase.
+func redactRaw(uri string) string {
+	out := uri
+	for _, p := range secretParams {
+		for i := 0; ; {
+			j := strings.Index(out[i:], p)
+			if j < 0 {
+				break
+			}
+			start := i + j + len(p)
+			end := strings.IndexAny(out[start:], "&#")
+			if end < 0 {
+				end = len(out) - start
+			}
+			out = out[:start] + "REDACTED" + out[start+end:]
+			i = start + len("REDACTED")
+		}
+	}
+	return out
 }

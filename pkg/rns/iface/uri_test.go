@@ -120,3 +120,20 @@ func TestParseIFAC(t *testing.T) {
 		}
 	}
 }
+
+func TestParseErrorsNeverEchoSecrets(t *testing.T) {
+	for _, raw := range []string{
+		"tcp-client://host?passphrase=hunter2",
+		"tcp-client://h:1?network_name=n&passphrase=hunter2&ifac_size=999999",
+		"bogus://x?rpc_key=hunter2#frag",
+		" tcp-client://h:1?passphrase=hunter2",
+	} {
+		_, err := Parse(raw)
+		if err == nil {
+			t.Fatalf("%q: expected an error", raw)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("error leaks the secret: %v", err)
+		}
+	}
+}
