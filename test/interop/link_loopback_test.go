@@ -141,9 +141,11 @@ func TestLinkLoopbackCycles(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	var g1, f1 int
-	for range 100 { // let exiting goroutines finish (bounded)
+	// Let exiting goroutines finish and the last close leave the registries (a link is removed from its
+	// manager just after its Done channel closes). Bounded.
+	for range 100 {
 		g1, f1 = runtime.NumGoroutine(), countFDs(t)
-		if g1 <= g0 && f1 <= f0 {
+		if g1 <= g0 && f1 <= f0 && len(lb.cli.Links()) == 0 && len(lb.srv.Links()) == 0 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
