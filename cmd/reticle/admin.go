@@ -70,7 +70,8 @@ func runResetPassword(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "reticle admin reset-password: %v\n", err)
 		return 1
 	}
-	defer st.Close()
+	// The reset is committed in its own transaction before Close; a close error cannot undo it.
+	defer func() { _ = st.Close() }()
 	svc, err := auth.New(auth.Options{}, st)
 	if err == nil {
 		err = svc.ResetPassword(ctx, pw)
@@ -85,13 +86,13 @@ func runResetPassword(ctx context.Context, args []string, stdout, stderr io.Writ
 
 // readNewPassword reads the first line of the password file, or of stdin (prompting on stderr).
 func readNewPassword(file string, stdin io.Reader, stderr io.Writer) (string, error) {
-	var r io.Reader = stdin
+	r := stdin
 	if file != "" {
 		f, err := os.Open(file)
 		if err != nil {
 			return "", fmt.Errorf("password file: %w", err)
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // read-only
 		r = f
 	} else {
 		fmt.Fprintf(stderr, "new owner password (at least %d characters), then Enter:\n", auth.MinPasswordLen)

@@ -29,7 +29,9 @@ func TestAdminResetPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Close()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	var out, errb bytes.Buffer
 	cases := []struct {
@@ -73,12 +75,14 @@ func TestAdminResetPassword(t *testing.T) {
 	if _, err := svc.Login(ctx, auth.Client{IP: "192.0.2.1", Path: "/login"}, "a long new password"); err != nil {
 		t.Fatalf("login with reset password: %v", err)
 	}
-	st.Close()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if code := runAdmin(ctx, []string{"reset-password", "--data-dir", dir, "--password-file", pwFile}, &out, &errb, strings.NewReader("")); code != 0 {
 		t.Fatalf("reset from file: exit %d: %s", code, errb.String())
 	}
 	st, _ = store.Open(ctx, store.Options{Path: dbPath})
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	svc, _ = auth.New(auth.Options{}, st)
 	if _, err := svc.Login(ctx, auth.Client{IP: "192.0.2.2", Path: "/login"}, "third password here"); err != nil {
 		t.Fatalf("login with password from file: %v", err)

@@ -31,7 +31,7 @@ func runHealthcheck(ctx context.Context, args []string, stdio stdio) int {
 		fmt.Fprintf(stdio.err, "reticle healthcheck: %v\n", err)
 		return 1
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode != http.StatusOK {
 		fmt.Fprintf(stdio.err, "reticle healthcheck: %s answered %s\n", *url, resp.Status)

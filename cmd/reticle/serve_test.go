@@ -45,7 +45,7 @@ func TestServeInProcess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != want {
 			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
 		}
@@ -72,7 +72,9 @@ func TestServeInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Close()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestLifecycleRollsBackAndStopsInReverse(t *testing.T) {
@@ -129,7 +131,7 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 }
 
 func TestHealthcheck(t *testing.T) {
-	srv := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/healthz" {
 			w.WriteHeader(500)
 		}
@@ -138,8 +140,8 @@ func TestHealthcheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(ln)
-	defer srv.Close()
+	go func() { _ = srv.Serve(ln) }()
+	defer func() { _ = srv.Close() }()
 	var out, errb bytes.Buffer
 	base := "http://" + ln.Addr().String()
 	if code := run(context.Background(), []string{"healthcheck", "--url", base + "/healthz"}, testStdio(&out, &errb, nil)); code != 0 {
@@ -150,7 +152,7 @@ func TestHealthcheck(t *testing.T) {
 	}
 	ln2, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := ln2.Addr().String()
-	ln2.Close()
+	_ = ln2.Close()
 	if code := run(context.Background(), []string{"healthcheck", "--url", "http://" + dead + "/healthz", "--timeout", "2s"}, testStdio(&out, &errb, nil)); code != 1 {
 		t.Fatalf("down: %d", code)
 	}
@@ -174,7 +176,7 @@ func TestBinarySignalShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
+	_ = ln.Close()
 	cmd := exec.Command(bin, "serve", "--listen", addr, "--data-dir", filepath.Join(dir, "data"))
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -193,7 +195,7 @@ func TestBinarySignalShutdown(t *testing.T) {
 	for {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			break
 		}
 		if time.Now().After(deadline) {

@@ -41,7 +41,7 @@ func newTestService(t testing.TB, mod func(*Options)) (*Service, *store.Store, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { _ = st.Close() })
 	clk := newFakeClock()
 	opts := Options{Now: clk.Now, Hash: testHash}
 	if mod != nil {

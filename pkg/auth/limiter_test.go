@@ -174,7 +174,7 @@ func TestLimiterBoundedMemory(t *testing.T) {
 	lm := newLimiter(l)
 	for i := range 50000 {
 		a := Client{IP: fmt.Sprintf("2001:db8::%x", i), Path: "/api/v1/auth/login"}
-		lm.check(clk.Now(), a)
+		_ = lm.check(clk.Now(), a)
 		lm.failure(clk.Now(), a)
 	}
 	st := lm.stats()
@@ -196,7 +196,7 @@ func BenchmarkLimiterMemory(b *testing.B) {
 		lm := newLimiter(DefaultLimits())
 		for i := range 30000 {
 			a := Client{IP: fmt.Sprintf("198.18.%d.%d", i/256, i%256), Path: "/api/v1/auth/login"}
-			lm.check(clk.Now(), a)
+			_ = lm.check(clk.Now(), a)
 			lm.failure(clk.Now(), a)
 		}
 		runtime.GC()

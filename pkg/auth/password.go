@@ -65,7 +65,8 @@ func VerifyPassword(pw, encoded string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(pw), salt, p.Iterations, p.MemoryKiB, p.Threads, uint32(len(want)))
+	got := argon2.IDKey([]byte(pw), salt, p.Iterations, p.MemoryKiB, p.Threads,
+		uint32(len(want))) //nolint:gosec // G115: decodeHash accepts keys of 16 to 64 bytes only
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 

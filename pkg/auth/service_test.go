@@ -98,7 +98,7 @@ func TestSetupCodeGuessingLocksOut(t *testing.T) {
 	code, _ := s.Bootstrap(ctx, "")
 	cl := Client{IP: "198.51.100.3", Path: "/api/v1/auth/setup"}
 	for range 5 {
-		s.Setup(ctx, cl, "WRONG", testPassword)
+		_, _ = s.Setup(ctx, cl, "WRONG", testPassword)
 	}
 	_, err := s.Setup(ctx, cl, code, testPassword)
 	var le *LimitError
@@ -145,7 +145,7 @@ func TestTrustedBrowserAdmittedDuringBroadAttack(t *testing.T) {
 	}
 	for i := range 60 {
 		cl := Client{IP: "10.9.0." + string(rune('0'+i%10)) + string(rune('0'+i/10)), Path: loginPath}
-		s.Login(ctx, cl, "guess guess guess")
+		_, _ = s.Login(ctx, cl, "guess guess guess")
 	}
 	newcomer := Client{IP: "192.0.2.77", Path: loginPath}
 	if _, err := s.Login(ctx, newcomer, testPassword); !errors.Is(err, ErrLimited) {
@@ -354,7 +354,7 @@ func TestAttemptLogBounded(t *testing.T) {
 	s, st, _ := newTestService(t, func(o *Options) { o.AttemptLogSize = 7 })
 	setupOwner(t, s)
 	for i := range 20 {
-		s.Login(ctx, Client{IP: "192.0.2." + string(rune('a'+i)), UserAgent: strings.Repeat("u", 1000), Path: loginPath}, "x")
+		_, _ = s.Login(ctx, Client{IP: "192.0.2." + string(rune('a'+i)), UserAgent: strings.Repeat("u", 1000), Path: loginPath}, "x")
 	}
 	if n, _ := st.CountLoginAttempts(ctx); n != 7 {
 		t.Fatalf("log holds %d, want 7", n)
@@ -393,13 +393,13 @@ func TestBatchedAttemptLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 500 {
-		s.Login(ctx, Client{IP: "10.0.0." + string(rune('a'+i%20)), Path: loginPath}, "wrong")
+		_, _ = s.Login(ctx, Client{IP: "10.0.0." + string(rune('a'+i%20)), Path: loginPath}, "wrong")
 	}
 	atts, err := s.Attempts(ctx, 1000)
 	if err != nil || len(atts) != 300 {
 		t.Fatalf("attempts after flush = %d, %v; want 300 (the cap)", len(atts), err)
 	}
-	s.Login(ctx, Client{IP: "10.0.0.99", Path: loginPath}, "wrong")
+	_, _ = s.Login(ctx, Client{IP: "10.0.0.99", Path: loginPath}, "wrong")
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +408,7 @@ func TestBatchedAttemptLog(t *testing.T) {
 		t.Fatalf("attempt queued before Close not written: %+v", last)
 	}
 	// After Close, writes are synchronous again.
-	s.Login(ctx, Client{IP: "10.0.0.100", Path: loginPath}, "wrong")
+	_, _ = s.Login(ctx, Client{IP: "10.0.0.100", Path: loginPath}, "wrong")
 	last, _ = st.ListLoginAttempts(ctx, 1)
 	if len(last) != 1 || last[0].IP != "10.0.0.100" {
 		t.Fatalf("attempt after Close not written: %+v", last)

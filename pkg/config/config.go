@@ -97,7 +97,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	fs.BoolVar(&c.Transport, "transport", transportDefault, "act as a Reticulum transport (routing) node (RETICLE_TRANSPORT)")
 
 	if err := fs.Parse(args); err != nil {
-		return c, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return c, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("%w: unexpected argument %q", ErrInvalid, fs.Arg(0))
@@ -120,7 +120,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if f := getenv("RETICLE_INITIAL_PASSWORD_FILE"); f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return c, fmt.Errorf("%w: RETICLE_INITIAL_PASSWORD_FILE: %v", ErrInvalid, err)
+			return c, fmt.Errorf("%w: RETICLE_INITIAL_PASSWORD_FILE: %w", ErrInvalid, err)
 		}
 		c.InitialPassword = strings.TrimRight(string(b), "\r\n")
 		if c.InitialPassword == "" {
@@ -167,7 +167,7 @@ func (c Config) Validate() error {
 	}
 	for _, raw := range c.Interfaces {
 		if err := checkInterfaceURI(raw); err != nil {
-			return fmt.Errorf("%w: --interface %q: %v", ErrInvalid, raw, err)
+			return fmt.Errorf("%w: --interface %q: %w", ErrInvalid, raw, err)
 		}
 	}
 	return nil

@@ -137,7 +137,7 @@ func hashOne(dataDir, rel string, out map[string]fileHash) error {
 	if err != nil {
 		return fmt.Errorf("hash %s: %w", rel, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	sum, size, err := hashRegular(f)
 	if err != nil {
 		return fmt.Errorf("hash %s: %w", rel, err)

@@ -58,7 +58,7 @@ func BuildManifest(root string, paths []string) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build manifest: open root: %w", err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }() // read-only
 	m := &Manifest{Version: ManifestVersion}
 	for _, p := range paths {
 		rel := filepath.ToSlash(p)
@@ -90,7 +90,7 @@ func (m *Manifest) Add(entry, fsPath string) error {
 	if err != nil {
 		return fmt.Errorf("add %s: %w", entry, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	sum, size, err := hashRegular(f)
 	if err != nil {
 		return fmt.Errorf("add %s: %w", entry, err)

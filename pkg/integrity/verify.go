@@ -218,7 +218,7 @@ func check(opts Options) Report {
 func checkFiles(m *Manifest, root, exePath string) ([]FileResult, error) {
 	r, rootErr := os.OpenRoot(root)
 	if rootErr == nil {
-		defer r.Close()
+		defer func() { _ = r.Close() }() // read-only
 	}
 	results := make([]FileResult, 0, len(m.Files))
 	var first error
@@ -287,7 +287,7 @@ func readLimited(p string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err

@@ -75,7 +75,7 @@ func ParseDeliveryAppData(b []byte) (DeliveryAppData, error) {
 	if len(b) == 0 {
 		return out, nil
 	}
-	if !(b[0] >= 0x90 && b[0] <= 0x9f) && b[0] != 0xdc {
+	if (b[0] < 0x90 || b[0] > 0x9f) && b[0] != 0xdc {
 		out.Legacy = true
 		if utf8.Valid(b) {
 			out.DisplayName, out.HasDisplayName = string(b), true

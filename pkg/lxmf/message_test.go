@@ -147,7 +147,7 @@ func TestUnpackErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Unpack(append(bytes.Clone(hdr), tc.payload...), msgpack.Limits{})
-			if err == nil || !(errors.Is(err, ErrFormat) || errors.Is(err, ErrMsgpack)) {
+			if err == nil || (!errors.Is(err, ErrFormat) && !errors.Is(err, ErrMsgpack)) {
 				t.Fatalf("got %v", err)
 			}
 		})

@@ -165,15 +165,6 @@ func loadVectors(t testing.TB) (*lxmfVectors, []*identity.Identity) {
 	return &v, ids
 }
 
-func mustHash(t testing.TB, b []byte) wire.Hash {
-	t.Helper()
-	h, err := wire.HashFromBytes(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
 // typedFields builds the fields of the named vector cases with the typed
 // helpers, so the helpers are checked against the reference's bytes.
 func typedFields(v *lxmfVectors, name string) (Fields, bool) {

@@ -52,7 +52,7 @@ func newAuthEnv(t testing.TB, opts Options, mod func(*auth.Options)) *authEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { _ = st.Close() })
 	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	ao := auth.Options{Now: clk.Now, Hash: auth.HashParams{MemoryKiB: 64, Iterations: 1, Threads: 1}}
 	if mod != nil {

@@ -64,11 +64,11 @@ func TestLoginLoadBounded(t *testing.T) {
 			if err := e.srv.Start(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			defer e.srv.Close()
+			defer func() { _ = e.srv.Close() }()
 			if err := e.auth.Start(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			defer e.auth.Close()
+			defer func() { _ = e.auth.Close() }()
 			res := runLoginLoad(t, e, attempts, workers, tc.clients)
 			t.Logf("%d attempts in %v = %.0f attempts/s; statuses %v; limiter keys %d (evictions %d); heap %.1f MiB -> %.1f MiB; attempt log rows %d",
 				attempts, res.elapsed.Round(time.Millisecond), float64(attempts)/res.elapsed.Seconds(), res.status,
@@ -124,7 +124,7 @@ func runLoginLoad(t *testing.T, e *authEnv, attempts, workers, clients int) load
 				if err == nil {
 					code = resp.StatusCode
 					_, _ = io.Copy(io.Discard, resp.Body) // drain so the connection is reused
-					resp.Body.Close()
+					_ = resp.Body.Close()
 				}
 				mu.Lock()
 				res.status[code]++

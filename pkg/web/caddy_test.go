@@ -42,7 +42,7 @@ func freePort(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port
 }
 
@@ -60,7 +60,7 @@ func TestBehindCaddyHTTPS(t *testing.T) {
 	if err := e.srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	defer e.srv.Close()
+	defer func() { _ = e.srv.Close() }()
 
 	dir := t.TempDir()
 	httpsPort, httpPort := freePort(t), freePort(t)
@@ -113,7 +113,7 @@ localhost:%d {
 			pool.AppendCertsFromPEM(pem)
 			cfg := &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12}
 			if c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", fmt.Sprintf("127.0.0.1:%d", httpsPort), cfg); err == nil {
-				c.Close()
+				_ = c.Close()
 				tlsConf = cfg
 				break
 			}
@@ -141,7 +141,7 @@ localhost:%d {
 		t.Fatal(err)
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("setup through caddy: %d", resp.StatusCode)
 	}
@@ -166,7 +166,7 @@ localhost:%d {
 	}
 	var atts []attemptJSON
 	err = json.NewDecoder(resp.Body).Decode(&atts)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if err != nil || len(atts) != 1 {
 		t.Fatalf("attempts: %v %+v", err, atts)
 	}
@@ -209,10 +209,10 @@ func wsProbe(s *Server, c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	fmt.Fprintf(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", wsAccept(r.Header.Get("Sec-WebSocket-Key")))
-	rw.Write([]byte{0x81, 5})
-	rw.WriteString("hello")
+	defer func() { _ = conn.Close() }()
+	_, _ = fmt.Fprintf(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", wsAccept(r.Header.Get("Sec-WebSocket-Key")))
+	_, _ = rw.Write([]byte{0x81, 5})
+	_, _ = rw.WriteString("hello")
 	return rw.Flush()
 }
 
@@ -223,16 +223,18 @@ func wsDial(t *testing.T, d *net.Dialer, addr string, cfg *tls.Config, host, ori
 		t.Fatal(err)
 	}
 	conn := tls.Client(raw, cfg)
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(conn, "GET /ws-probe HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nOrigin: %s\r\n\r\n", host, wsKey, origin)
+	if _, err := fmt.Fprintf(conn, "GET /ws-probe HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nOrigin: %s\r\n\r\n", host, wsKey, origin); err != nil {
+		t.Fatal(err)
+	}
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp.StatusCode != 101 {
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode, ""
 	}
 	if resp.Header.Get("Sec-WebSocket-Accept") != wsAccept(wsKey) {

@@ -14,7 +14,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	documented := map[string]bool{}
 	inPaths, cur := false, ""
 	sc := bufio.NewScanner(f)

@@ -103,7 +103,7 @@ func TestTrickyPathsNeverLeak(t *testing.T) {
 	if err := e.srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	defer e.srv.Close()
+	defer func() { _ = e.srv.Close() }()
 	// The raw client must reach the router: the plain path answers 401, not 400.
 	if status, _, err := rawRequest(e.srv.Addr(), "GET", "/api/v1/system"); err != nil || status != 401 {
 		t.Fatalf("baseline: %d %v", status, err)
@@ -132,7 +132,7 @@ func rawRequest(addr, method, target string) (int, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
 	body := ""
 	extra := ""
@@ -140,12 +140,14 @@ func rawRequest(addr, method, target string) (int, string, error) {
 		body = "{}"
 		extra = "Content-Type: application/json\r\n"
 	}
-	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: reticle.test\r\n%sContent-Length: %d\r\nConnection: close\r\n\r\n%s", method, target, extra, len(body), body)
+	if _, err := fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: reticle.test\r\n%sContent-Length: %d\r\nConnection: close\r\n\r\n%s", method, target, extra, len(body), body); err != nil {
+		return 0, "", err
+	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		return 0, "", err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var sb strings.Builder
 	buf := make([]byte, 4096)
 	n, _ := resp.Body.Read(buf)

@@ -238,14 +238,15 @@ func TestStartServeClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Security-Policy") == "" {
 		t.Fatalf("healthz over TCP: %d", resp.StatusCode)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := http.Get("http://" + s.Addr() + "/healthz"); err == nil {
+	if resp, err := http.Get("http://" + s.Addr() + "/healthz"); err == nil {
+		_ = resp.Body.Close()
 		t.Fatal("server still answering after Close")
 	}
 }

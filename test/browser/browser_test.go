@@ -61,7 +61,7 @@ func TestBrowserSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
+	_ = ln.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -100,7 +100,7 @@ func TestBrowserSmoke(t *testing.T) {
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		resp, err := http.Get(base + "/healthz")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			break
 		}
 		if time.Now().After(deadline) {

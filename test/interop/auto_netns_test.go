@@ -40,7 +40,7 @@ func TestAutoNodeHelper(t *testing.T) {
 	emit := func(ev map[string]any) {
 		b, _ := json.Marshal(ev)
 		outMu.Lock()
-		fmt.Fprintf(os.Stdout, "%s\n", b)
+		_, _ = fmt.Fprintf(os.Stdout, "%s\n", b)
 		outMu.Unlock()
 	}
 	node, err := rns.New(rns.Options{DataDir: t.TempDir(), Interfaces: []string{os.Getenv("RETICLE_AUTO_URI")}})
@@ -52,7 +52,7 @@ func TestAutoNodeHelper(t *testing.T) {
 	if err := node.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer node.Close()
+	defer func() { _ = node.Close() }()
 	id, err := identity.Generate()
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestAutoNodeHelper(t *testing.T) {
 func runCmd(args ...string) error {
 	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }

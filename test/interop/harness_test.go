@@ -50,7 +50,7 @@ func freePort(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
@@ -138,7 +138,7 @@ func startProc(t *testing.T, name string, args ...string) *proc {
 			line := sc.Bytes()
 			var ev event
 			if json.Unmarshal(line, &ev) != nil {
-				fmt.Fprintf(logf, "[stdout] %s\n", line)
+				_, _ = fmt.Fprintf(logf, "[stdout] %s\n", line)
 				continue
 			}
 			p.mu.Lock()

@@ -92,7 +92,7 @@ func TestEncryptRoundTrip(t *testing.T) {
 	}
 	pub, _ := FromPublicKey(id.PublicKey())
 	for _, n := range []int{0, 1, 15, 16, 17, 383} {
-		msg := bytes.Repeat([]byte{byte(n)}, n)
+		msg := bytes.Repeat([]byte{byte(n & 0xff)}, n)
 		tok, err := pub.Encrypt(msg, nil)
 		if err != nil {
 			t.Fatal(err)

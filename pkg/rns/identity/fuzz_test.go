@@ -46,10 +46,10 @@ func FuzzDecrypt(f *testing.F) {
 	v := loadVectors(f)
 	ids := vectorIdentities(f, v.Identities)
 	for _, tv := range v.Tokens.Identity {
-		f.Add(unhex(f, tv.Token), uint8(tv.Identity))
+		f.Add(unhex(f, tv.Token), uint8(tv.Identity&0xff))
 	}
 	for _, tv := range v.Tokens.Ratchet {
-		f.Add(unhex(f, tv.Token), uint8(tv.Identity))
+		f.Add(unhex(f, tv.Token), uint8(tv.Identity&0xff))
 	}
 	var ratchets []*Ratchet
 	for _, tv := range v.Tokens.Ratchet {

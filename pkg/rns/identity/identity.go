@@ -88,7 +88,7 @@ func Load(path string) (*Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load identity: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	b, err := io.ReadAll(io.LimitReader(f, wire.PrivateKeyLen+1))
 	if err != nil {
 		return nil, fmt.Errorf("load identity %s: %w", filepath.Base(path), err)

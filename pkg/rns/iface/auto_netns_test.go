@@ -40,7 +40,7 @@ func TestAutoNetnsHelper(t *testing.T) {
 	emit := func(e autoEvent) {
 		b, _ := json.Marshal(e)
 		outMu.Lock()
-		fmt.Fprintf(os.Stdout, "%s\n", b)
+		_, _ = fmt.Fprintf(os.Stdout, "%s\n", b)
 		outMu.Unlock()
 	}
 	msg := []byte(os.Getenv("RETICLE_AUTO_MSG"))
@@ -58,7 +58,7 @@ func TestAutoNetnsHelper(t *testing.T) {
 	if err := a.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
+	defer func() { _ = a.Close() }()
 	for _, d := range a.devices {
 		emit(autoEvent{Event: "ready", LLA: d.lla.String()})
 	}
@@ -111,7 +111,7 @@ func (h *helperHandler) Inbound(i Interface, frame []byte) {
 func run(args ...string) error {
 	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }

@@ -23,7 +23,7 @@ func BenchmarkUDPLoopback(b *testing.B) {
 	if err := rx.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	defer rx.Close()
+	defer func() { _ = rx.Close() }()
 	tx, err := NewUDP("tx", "", rx.LocalAddr().String(), Options{Handler: h})
 	if err != nil {
 		b.Fatal(err)
@@ -31,7 +31,7 @@ func BenchmarkUDPLoopback(b *testing.B) {
 	if err := tx.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	defer tx.Close()
+	defer func() { _ = tx.Close() }()
 	frame := make([]byte, 500)
 	b.SetBytes(int64(len(frame)))
 	b.ResetTimer()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 )
@@ -18,7 +17,6 @@ type event struct {
 }
 
 type recorder struct {
-	mu     sync.Mutex
 	events chan event
 }
 
@@ -180,7 +178,7 @@ func TestTCPServerCountsMalformed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	peer := rec.next(t, "attach").i
 	var stream []byte
 	stream = append(stream, 0x7e, 1, 2, 3) // too short (<= MinFrameSize)

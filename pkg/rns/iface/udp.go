@@ -217,7 +217,7 @@ func (u *UDP) readLoop(ctx context.Context, rx net.PacketConn) {
 			u.opts.Logger.Debug("udp read failed", "interface", u.name, "error", err)
 			continue
 		}
-		if n == 0 {
+		if n <= 0 {
 			continue
 		}
 		u.ctr.bytesIn.Add(uint64(n))

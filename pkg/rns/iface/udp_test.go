@@ -66,7 +66,7 @@ func TestUDPLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if _, err := c.Write(make([]byte, 2000)); err != nil {
 		t.Fatal(err)
 	}

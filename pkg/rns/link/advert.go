@@ -173,7 +173,7 @@ func ParseAdvertisement(b []byte) (*Advertisement, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.Flags = uint8(f)
+	a.Flags = uint8(f) //nolint:gosec // G115: num bounds f to 0..0xff
 	hm, err := bin("m", -1)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package link
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -195,10 +196,10 @@ func (r *Resource) failLocked(err error, fx *effects) {
 		return
 	}
 	r.status = ResourceFailed
-	switch err {
-	case ErrRejected:
+	switch {
+	case errors.Is(err, ErrRejected):
 		r.status = ResourceRejected
-	case ErrCorrupt:
+	case errors.Is(err, ErrCorrupt):
 		r.status = ResourceCorrupt
 	}
 	r.err = err

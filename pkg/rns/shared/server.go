@@ -176,7 +176,7 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) {
 			defer func() { <-s.sem }()
 			stopConn := context.AfterFunc(ctx, func() { _ = conn.Close() })
 			defer stopConn()
-			defer conn.Close()
+			defer func() { _ = conn.Close() }() // the call is over; nothing to report
 			if err := s.serve(conn); err != nil {
 				s.opts.Logger.Debug("shared rpc call failed", "error", err)
 			}

@@ -61,7 +61,7 @@ func call(network, addr string, key []byte, req msgpack.Value) (msgpack.Value, e
 	if err != nil {
 		return msgpack.Value{}, err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	if err := answerChallenge(c, key); err != nil {
 		return msgpack.Value{}, err
@@ -138,7 +138,7 @@ func TestRPCAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	msg, err := readMsg(c, 256)
 	if err != nil || !bytes.HasPrefix(msg, []byte("#CHALLENGE#{sha256}")) {
 		t.Fatalf("challenge %q %v", msg, err)

@@ -108,6 +108,11 @@ func TestDecodeLimits(t *testing.T) {
 	if _, err := DecodeValue([]byte{0x93, 1, 2, 3}, Limits{MaxItems: 4}); err != nil {
 		t.Fatalf("exactly at the item limit: %v", err)
 	}
+	// On 32-bit platforms a 32-bit container count can arrive here as a negative int.
+	d := &decoder{b: []byte{0xc0}, lim: Limits{}.withDefaults()}
+	if err := d.reserve(-1, 0); !errors.Is(err, ErrFormat) {
+		t.Fatalf("negative container count: got %v, want ErrFormat", err)
+	}
 }
 
 func TestValueAccessors(t *testing.T) {

@@ -227,7 +227,8 @@ func (d *decoder) reserve(n, depth int) error {
 	if depth >= d.lim.MaxDepth {
 		return fmt.Errorf("nesting deeper than %d: %w", d.lim.MaxDepth, ErrLimit)
 	}
-	if n > len(d.b)-d.off {
+	// n < 0: on 32-bit platforms a 32-bit count (or twice a map's count) does not fit in an int.
+	if n < 0 || n > len(d.b)-d.off {
 		return fmt.Errorf("container of %d items in %d bytes: %w", n, len(d.b)-d.off, ErrFormat)
 	}
 	if n > d.lim.MaxItems-d.items {
