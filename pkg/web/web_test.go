@@ -256,3 +256,22 @@ func TestNewRejectsUIWithoutIndex(t *testing.T) {
 		t.Fatal("expected error for UI without index.html")
 	}
 }
+
+func TestAccessLogRecordsTheStatusSent(t *testing.T) {
+	var buf strings.Builder
+	s := newTestServer(t, Options{Logger: slog.New(slog.NewTextHandler(&buf, nil))}, Deps{})
+	rec := do(s, "GET", "/api/v1/system?token=secret", nil, nil)
+	if rec.Code != 401 {
+		t.Fatalf("status %d", rec.Code)
+	}
+	logged := buf.String()
+	if !strings.Contains(logged, "status=401") || !strings.Contains(logged, "path=/api/v1/system") {
+		t.Fatalf("access log does not show the 401 sent:\n%s", logged)
+	}
+	if strings.Contains(logged, "secret") {
+		t.Fatalf("access log leaks the query string:\n%s", logged)
+	}
+	if strings.Count(logged, "http request") != 1 {
+		t.Fatalf("want exactly one access log line:\n%s", logged)
+	}
+}
