@@ -55,6 +55,89 @@ export interface CreatedToken {
   token: string
 }
 
+/** Own LXMF delivery address (32 hex digits) and display name. */
+export interface Identity {
+  address: string
+  display_name: string
+}
+
+/** An LXMF peer learned from a delivery announce. */
+export interface Peer {
+  address: string
+  display_name: string
+  last_seen: string
+  hops: number
+  stamp_cost?: number
+}
+
+export type SendMethod = 'opportunistic' | 'direct' | 'propagated'
+export type MessageState = 'queued' | 'sending' | 'sent' | 'delivered' | 'failed' | 'received'
+
+/** A stored message, inbound or outbound. */
+export interface Message {
+  id: string
+  direction: 'in' | 'out' | string
+  peer: string
+  title: string
+  content: string
+  /** The sender's LXMF timestamp. */
+  timestamp: string
+  state: MessageState | string
+  method: string
+  attempts: number
+  error?: string
+  /** Inbound: the signature was checked against the sender's announced identity. */
+  verified: boolean
+  created_at: string
+}
+
+export interface SendRequest {
+  to: string
+  content: string
+  title?: string
+  method?: SendMethod
+}
+
+/** A propagation node learned from an lxmf.propagation announce. */
+export interface PropagationNode {
+  address: string
+  name: string
+  enabled: boolean
+  stamp_cost: number
+  transfer_limit_kb: number
+  hops: number
+  last_seen: string
+}
+
+export type SyncState = 'idle' | 'path_requested' | 'linking' | 'requesting' | 'receiving' | 'done' | 'failed'
+
+/** The current or last download of waiting messages from the chosen propagation node. */
+export interface SyncStatus {
+  state: SyncState | string
+  node?: string
+  progress: number
+  received: number
+  failed: number
+  remaining: number
+  error?: string
+  started_at?: string
+  finished_at?: string
+}
+
+/** Propagation state: the chosen node, the known nodes, the sync, and the node hosted here (if any). */
+export interface Propagation {
+  node: string
+  known_nodes: PropagationNode[] | null
+  sync: SyncStatus
+  server?: {
+    address: string
+    stamp_cost: number
+    storage_limit: number
+    stored: number
+    stored_bytes: number
+  }
+}
+
 export interface LoginAttempt {
   time: string
   ip: string
@@ -185,8 +268,19 @@ export const api = {
   attempts: () => request<LoginAttempt[]>('GET', '/auth/attempts'),
   system: () => request<SystemInfo>('GET', '/system'),
 
-  peers: () => request<unknown[]>('GET', '/peers'),
-  messages: () => request<unknown[]>('GET', '/messages'),
+  identity: () => request<Identity>('GET', '/identity'),
+  announce: () => request<{ status: string }>('POST', '/announce'),
+  peers: () => request<Peer[]>('GET', '/peers'),
+  /** messages lists the messages exchanged with peer (all when absent), oldest first. */
+  messages: (peer?: string) =>
+    request<Message[]>('GET', peer ? `/messages?peer=${encodeURIComponent(peer)}` : '/messages'),
+  sendMessage: (req: SendRequest) => request<Message>('POST', '/messages', { body: req }),
+
+  propagation: () => request<Propagation>('GET', '/propagation'),
+  /** setPropagationNode chooses the node; '' clears the choice. */
+  setPropagationNode: (address: string) => request<Propagation>('PUT', '/propagation/node', { body: { address } }),
+  startSync: () => request<Propagation>('POST', '/propagation/sync'),
+  cancelSync: () => request<void>('DELETE', '/propagation/sync'),
 }
 
 /** errorText turns anything thrown into one line for the user. */

@@ -8,6 +8,10 @@
 //                              [--messaging] [--integrity STATUS] [--at-rest STATUS]
 //
 // --password skips setup (the instance starts with that owner password).
+// --messaging turns on the messaging and propagation API: an own identity, two
+// announced peers, messages whose state advances with time (to the peer
+// a1b2c3d4e5f60718293a4b5c6d7e8f90 up to delivered; to anyone else they stay
+// sending), and one propagation node whose sync delivers one message.
 // Listens on 127.0.0.1 only. Not used in production; the Go server is the real thing.
 import { createServer } from 'node:http'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
@@ -36,7 +40,17 @@ const CSP =
 const COOKIE = 'reticle_session'
 const MAX_FAILS = 5
 const LOCK_SECONDS = 30
-const MAX_BODY = 64 * 1024
+const MAX_BODY = 512 * 1024
+const MAX_CONTENT = 64 * 1024
+const OPPORTUNISTIC_MAX = 287
+/** Messages to this peer walk queued -> sending -> sent -> delivered; to anyone else they stay sending. */
+const MOCK_PEER = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
+const HEX32 = /^[0-9a-f]{32}$/
+const MOCK_PROP_NODE = 'bada55bada55bada55bada55bada5500'
+
+const now = () => new Date().toISOString()
+const rid = (n = 16) => randomBytes(n).toString('hex')
+const ago = (ms) => new Date(Date.now() - ms).toISOString()
 
 const state = {
   setupCode: opt['setup-code'],
@@ -49,6 +63,35 @@ const state = {
   attempts: [],
   fails: 0,
   lockedUntil: 0,
+  /** Own LXMF identity. */
+  identity: { address: rid(16), display_name: 'Mock Node' },
+  /** @type {{address: string, display_name: string, last_seen: string, hops: number, stamp_cost: number}[]} */
+  peers: [
+    { address: MOCK_PEER, display_name: 'Mock Peer', last_seen: ago(90_000), hops: 2, stamp_cost: 0 },
+    { address: 'c0ffee00c0ffee00c0ffee00c0ffee00', display_name: 'Quiet Peer', last_seen: ago(7_200_000), hops: 4, stamp_cost: 0 },
+  ],
+  propagation: {
+    node: '',
+    known_nodes: [
+      {
+        address: MOCK_PROP_NODE, name: 'Mock Propagation Node', enabled: true, stamp_cost: 0,
+        transfer_limit_kb: 256, hops: 1, last_seen: ago(300_000),
+      },
+    ],
+    /** @type {{state: string, progress: number, received: number, failed: number, remaining: number,
+     *          started_at?: string, finished_at?: string, node?: string, error?: string}} */
+    sync: { state: 'idle', progress: 0, received: 0, failed: 0, remaining: 0 },
+    /** @type {number|null} */
+    syncStarted: null,
+  },
+  /** @type {Array<Record<string, unknown> & {sentAt?: number}>} */
+  messages: [
+    {
+      id: rid(32), direction: 'in', peer: MOCK_PEER, title: '', content: 'Hello from the mock mesh',
+      timestamp: ago(60_000), state: 'received', method: 'opportunistic',
+      attempts: 0, verified: true, created_at: ago(60_000),
+    },
+  ],
 }
 
 const types = {
@@ -62,8 +105,6 @@ const types = {
   '.woff2': 'font/woff2',
 }
 
-const now = () => new Date().toISOString()
-const rid = (n = 16) => randomBytes(n).toString('hex')
 
 function baseHeaders(res) {
   res.setHeader('Content-Security-Policy', CSP)
@@ -153,7 +194,7 @@ function system() {
     date: '2026-01-01T00:00:00Z',
     integrity: { status: opt.integrity, message: messages.integrity[opt.integrity] ?? '' },
     at_rest: { status: opt['at-rest'], message: messages.at_rest[opt['at-rest']] ?? '' },
-    features: { messaging: opt.messaging },
+    features: { messaging: opt.messaging, propagation: opt.messaging },
   }
 }
 
@@ -255,11 +296,142 @@ async function api(req, res, path) {
     return json(res, 204)
   }
   if (route === 'GET /api/v1/auth/attempts') return json(res, 200, state.attempts)
-  if (opt.messaging && route === 'GET /api/v1/peers') {
-    return json(res, 200, [{ hash: 'a1b2c3d4e5f60718', display_name: 'Mock Peer' }])
+  if (opt.messaging && path.startsWith('/api/v1/propagation')) return propagationAPI(req, res, route)
+  if (opt.messaging && ['/api/v1/identity', '/api/v1/announce', '/api/v1/peers', '/api/v1/messages'].includes(path)) {
+    return messagingAPI(req, res, route)
   }
-  if (opt.messaging && route === 'GET /api/v1/messages') {
-    return json(res, 200, [{ id: 1, title: '', content: 'Hello from the mock mesh' }])
+  return fail(res, 404, 'not_found', 'No such endpoint.')
+}
+
+/** messageView advances a mock outbound message's state with time, as the router would. */
+function messageView(m) {
+  const { sentAt, ...v } = m
+  if (v.direction === 'out' && sentAt !== undefined) {
+    const age = Date.now() - sentAt
+    if (v.peer === MOCK_PEER) {
+      v.state = age < 1500 ? 'queued' : age < 3000 ? 'sending' : age < 5000 ? 'sent' : 'delivered'
+    } else {
+      v.state = age < 1500 ? 'queued' : 'sending'
+    }
+    v.attempts = v.state === 'queued' ? 0 : 1
+  }
+  return v
+}
+
+function parseAddress(s) {
+  let a = String(s ?? '').trim()
+  if (a.startsWith('<') && a.endsWith('>')) a = a.slice(1, -1)
+  a = a.toLowerCase()
+  return HEX32.test(a) ? a : null
+}
+
+/** messagingAPI fakes /identity, /announce, /peers and /messages as pkg/web/messaging.go answers them. */
+async function messagingAPI(req, res, route) {
+  if (route === 'GET /api/v1/identity') return json(res, 200, state.identity)
+  if (route === 'POST /api/v1/announce') return json(res, 202, { status: 'announced' })
+  if (route === 'GET /api/v1/peers') return json(res, 200, state.peers)
+  if (route === 'GET /api/v1/messages') {
+    const q = new URL(req.url ?? '/', 'http://localhost').searchParams.get('peer') ?? ''
+    let key = ''
+    if (q.trim()) {
+      key = parseAddress(q)
+      if (!key) return fail(res, 400, 'invalid_address', 'invalid address: 32 hex digits expected')
+    }
+    return json(res, 200, state.messages.filter((m) => !key || m.peer === key).map(messageView))
+  }
+  if (route === 'POST /api/v1/messages') {
+    const propagated = state.propagation.node !== ''
+    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      return fail(res, 415, 'unsupported_media_type', 'send application/json')
+    }
+    const body = await readJSON(req)
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return fail(res, 400, 'bad_request', 'malformed JSON body or unknown field')
+    }
+    if (Object.keys(body).some((k) => !['to', 'content', 'title', 'method'].includes(k))) {
+      return fail(res, 400, 'bad_request', 'malformed JSON body or unknown field')
+    }
+    const to = parseAddress(body.to)
+    if (!to) return fail(res, 400, 'invalid_address', 'invalid address: 32 hex digits expected')
+    let method = String(body.method ?? '').toLowerCase() || 'opportunistic'
+    if (!['opportunistic', 'direct', 'propagated'].includes(method)) {
+      return fail(res, 400, 'invalid_method', 'invalid method')
+    }
+    if (method === 'propagated' && !propagated) {
+      return fail(res, 400, 'method_unavailable', 'propagated: method unavailable: no propagation node chosen')
+    }
+    const title = typeof body.title === 'string' ? body.title : ''
+    const content = typeof body.content === 'string' ? body.content : ''
+    if (!content) return fail(res, 400, 'empty_content', 'message has no content')
+    const size = Buffer.byteLength(title) + Buffer.byteLength(content)
+    if (size > MAX_CONTENT) {
+      return fail(res, 400, 'too_large', `too large: title and content are limited to ${MAX_CONTENT} bytes`)
+    }
+    if (method === 'opportunistic' && size > OPPORTUNISTIC_MAX) method = 'direct'
+    const t = now()
+    const m = {
+      id: rid(32), direction: 'out', peer: to, title, content, timestamp: t, state: 'queued', method,
+      attempts: 0, verified: false, created_at: t, sentAt: Date.now(),
+    }
+    state.messages.push(m)
+    return json(res, 202, messageView(m))
+  }
+  return fail(res, 405, 'method_not_allowed', 'Method not allowed.')
+}
+
+/** propagationView advances a running mock sync with time: linking, receiving, then done with one message. */
+function propagationView() {
+  const p = state.propagation
+  if (p.syncStarted !== null) {
+    const age = Date.now() - p.syncStarted
+    const steps = ['path_requested', 'linking', 'requesting', 'receiving']
+    if (age < 4000) {
+      p.sync.state = steps[Math.floor(age / 1000)]
+      p.sync.progress = age / 4000
+    } else {
+      p.syncStarted = null
+      p.sync = { ...p.sync, state: 'done', progress: 1, received: 1, finished_at: now() }
+      const t = now()
+      state.messages.push({
+        id: rid(32), direction: 'in', peer: MOCK_PEER, title: '', content: 'Picked up from the propagation node',
+        timestamp: t, state: 'received', method: 'propagated', attempts: 0, verified: true, created_at: t,
+      })
+    }
+  }
+  const { syncStarted: _s, ...view } = p
+  return view
+}
+
+/** propagationAPI fakes /propagation, /propagation/node and /propagation/sync. */
+async function propagationAPI(req, res, route) {
+  const p = state.propagation
+  if (route === 'GET /api/v1/propagation') return json(res, 200, propagationView())
+  if (route === 'PUT /api/v1/propagation/node') {
+    const body = await readJSON(req)
+    const raw = String(body.address ?? '').trim()
+    if (raw === '') {
+      p.node = ''
+      return json(res, 200, propagationView())
+    }
+    const a = parseAddress(raw)
+    if (!a) return fail(res, 400, 'invalid_address', 'invalid address: 32 hex digits expected')
+    p.node = a
+    return json(res, 200, propagationView())
+  }
+  if (route === 'POST /api/v1/propagation/sync') {
+    propagationView()
+    if (!p.node) return fail(res, 409, 'no_propagation_node', 'choose a propagation node first')
+    if (p.syncStarted !== null) return fail(res, 409, 'sync_running', 'a sync is already running')
+    p.syncStarted = Date.now()
+    p.sync = { state: 'path_requested', node: p.node, progress: 0, received: 0, failed: 0, remaining: 0, started_at: now() }
+    return json(res, 202, propagationView())
+  }
+  if (route === 'DELETE /api/v1/propagation/sync') {
+    if (p.syncStarted !== null) {
+      p.syncStarted = null
+      p.sync = { ...p.sync, state: 'failed', error: 'sync cancelled', finished_at: now() }
+    }
+    return json(res, 204)
   }
   return fail(res, 404, 'not_found', 'No such endpoint.')
 }

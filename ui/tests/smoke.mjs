@@ -8,7 +8,9 @@
 // any console error, page error, failed or 4xx/5xx request, CSP violation, or
 // a document served without a Content-Security-Policy header. With
 // --setup-code it also runs setup, checks the shell and the session list,
-// logs out and signs in again. Exits 0 on success; otherwise prints every
+// logs out and signs in again, and (when the server reports messaging) checks
+// the Messages view: own address, address validation, sending a message to a
+// random address and seeing it listed with its state, and the 390 px layout. Exits 0 on success; otherwise prints every
 // problem and exits 1. Chromium comes from $CHROMIUM or /usr/bin/chromium.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -17,7 +19,7 @@ import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { chromium } from 'playwright-core'
 
-const TOTAL_MS = 55_000
+const TOTAL_MS = 85_000
 const STEP_MS = 10_000
 
 const { values: opt, positionals } = parseArgs({
@@ -116,6 +118,120 @@ async function submitForShell(page, testid) {
   if (await formError.isVisible()) throw new Error(`form error: ${await formError.textContent()}`)
 }
 
+const STATES = new Set(['queued', 'sending', 'sent', 'delivered', 'failed'])
+
+/** messaging checks the Messages view: own address, address validation, sending, polling, 390 px layout. */
+async function messaging(page) {
+  step = 'messages: my address'
+  const mine = page.getByTestId('my-address')
+  await mine.waitFor()
+  const address = ((await mine.textContent()) ?? '').trim()
+  if (!/^[0-9a-f]{32}$/.test(address)) problem(`"My address" shows ${JSON.stringify(address)}, not 32 hex digits`)
+
+  step = 'messages: address validation'
+  const input = page.getByTestId('new-conversation-input')
+  await input.fill('not-an-address')
+  await page.getByTestId('new-conversation-submit').click()
+  const err = page.getByTestId('new-conversation-error')
+  await err.waitFor()
+  if (!/32/.test((await err.textContent()) ?? '')) problem('the invalid-address message does not say 32 digits')
+  if ((await input.getAttribute('aria-invalid')) !== 'true') problem('the invalid address field is not aria-invalid')
+
+  step = 'messages: open conversation'
+  let to = randomBytes(16).toString('hex')
+  if (to === address) to = randomBytes(16).toString('hex')
+  // Upper case and spaces around are accepted and normalised.
+  await input.fill(`  ${to.toUpperCase()} `)
+  await input.press('Enter')
+  const conv = page.getByTestId('conversation')
+  await conv.waitFor()
+  const opened = await conv.getAttribute('data-peer')
+  if (opened !== to) problem(`conversation opened for ${opened}, not ${to}`)
+  if (new URL(page.url()).searchParams.get('peer') !== to) problem(`URL ${page.url()} does not name the conversation`)
+  const method = await page.getByTestId('compose-method').inputValue()
+  if (method !== 'opportunistic') problem(`the method defaults to ${method}, not opportunistic`)
+
+  step = 'messages: send'
+  const text = `smoke ${randomBytes(4).toString('hex')}`
+  await page.getByTestId('compose-title').fill('Smoke test')
+  await page.getByTestId('compose-content').fill(text)
+  const posted = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/api/v1/messages'))
+  await page.getByTestId('compose-send').click()
+  const res = await posted
+  if (res.status() !== 202) problem(`POST /api/v1/messages answered ${res.status()}`)
+  const sent = await res.json()
+  const row = page.locator(`[data-testid="message-row"][data-id="${sent.id}"]`)
+  await row.waitFor()
+  if (!((await row.textContent()) ?? '').includes(text)) problem('the sent message does not show its content')
+  const badge = row.getByTestId('message-state')
+  const state = ((await badge.textContent()) ?? '').trim()
+  if (!STATES.has(state)) problem(`state badge shows ${JSON.stringify(state)}`)
+  if ((await page.getByTestId('compose-content').inputValue()) !== '') problem('the compose box was not cleared')
+  await shot(page, '6-messages')
+
+  step = 'messages: polling'
+  // The conversation refreshes every 3 s: the next poll must still list the message.
+  await page.waitForResponse((r) => r.url().includes(`/api/v1/messages?peer=${to}`) && r.status() === 200, {
+    timeout: STEP_MS,
+  })
+  await row.waitFor()
+  if (!STATES.has(((await badge.textContent()) ?? '').trim())) problem('state badge lost after a poll')
+  // The new conversation joins the list (peers and messages refresh after a send).
+  await page.locator(`[data-testid="peer-row"][data-address="${to}"]`).waitFor()
+
+  step = 'messages: no polling while hidden'
+  const setVisibility = (v) =>
+    page.evaluate((value) => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => value })
+      document.dispatchEvent(new Event('visibilitychange'))
+    }, v)
+  let polls = 0
+  const countPolls = (r) => {
+    if (r.url().includes('/api/v1/messages')) polls++
+  }
+  await setVisibility('hidden')
+  page.on('request', countPolls)
+  await page.waitForTimeout(4000)
+  if (polls) problem(`${polls} message poll(s) while the page was hidden`)
+  // Visible again: the conversation refreshes at once.
+  const resumed = page.waitForResponse((r) => r.url().includes(`/api/v1/messages?peer=${to}`), { timeout: 2000 })
+  await setVisibility('visible')
+  await resumed
+  page.off('request', countPolls)
+
+  // Only when the server reports the propagation feature.
+  const prop = page.getByTestId('propagation')
+  if (await prop.isVisible()) {
+    step = 'messages: propagation'
+    const select = page.getByTestId('propagation-node')
+    const options = await select.locator('option').evaluateAll((os) => os.map((o) => o.value).filter(Boolean))
+    if (options.length) {
+      const put = page.waitForResponse(
+        (r) => r.request().method() === 'PUT' && r.url().endsWith('/api/v1/propagation/node'),
+      )
+      await select.selectOption(options[0])
+      await put
+      await page.getByTestId('propagation-sync').click()
+      await page.getByTestId('propagation-status').getByText(/Last sync (finished|failed)/).waitFor({ timeout: 15_000 })
+      await shot(page, '6b-propagation')
+    }
+  }
+
+  step = 'messages: 390 px'
+  await page.setViewportSize({ width: 390, height: 844 })
+  await conv.waitFor()
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+  if (overflow > 0) problem(`the page is ${overflow} px wider than a 390 px screen`)
+  await shot(page, '7-messages-390')
+  await page.getByTestId('conversation-back').click()
+  await page.getByTestId('peer-list').waitFor()
+  const overflowList = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+  if (overflowList > 0) problem(`the conversation list is ${overflowList} px wider than a 390 px screen`)
+  await shot(page, '8-peers-390')
+  await page.setViewportSize({ width: 1100, height: 720 })
+  await checkViolations(page)
+}
+
 async function run() {
   userDataDir = await mkdtemp(join(tmpdir(), 'reticle-smoke-'))
   context = await chromium.launchPersistentContext(userDataDir, {
@@ -200,6 +316,12 @@ async function run() {
     // Messages must not call /peers or /messages unless the server reports the feature.
     await page.getByTestId('nav-messages').click()
     await page.getByTestId('messages-placeholder').or(page.getByTestId('messages-live')).first().waitFor()
+    if (await page.getByTestId('messages-live').isVisible()) {
+      await messaging(page)
+    } else {
+      process.stdout.write('smoke: the server reports no messaging; messaging checks skipped\n')
+    }
+    step = 'security'
     await page.getByTestId('nav-security').click()
     await page.getByTestId('sessions-list').getByTestId('session-row').first().waitFor()
     await checkViolations(page)
