@@ -10,7 +10,7 @@ import (
 func TestOwnerAndSetupCode(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t, 0)
-	defer s.Close()
+	defer closeStore(t, s)
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	if _, err := s.GetOwner(ctx); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("owner before setup: want ErrNotFound, got %v", err)
@@ -56,7 +56,7 @@ func TestOwnerAndSetupCode(t *testing.T) {
 func TestSessionsAndTokens(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t, 0)
-	defer s.Close()
+	defer closeStore(t, s)
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	var ids []int64
 	for i, pid := range []string{"a", "b", "c"} {
@@ -123,7 +123,7 @@ func TestSessionsAndTokens(t *testing.T) {
 func TestLoginAttemptsBounded(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t, 0)
-	defer s.Close()
+	defer closeStore(t, s)
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for i := range 25 {
 		a := []LoginAttempt{{At: now.Add(time.Duration(i) * time.Second), IP: "10.0.0.1", UserAgent: "ua", Path: "/login", Outcome: "failure"}}

@@ -17,7 +17,7 @@ func outMsg(id, peer string, next int64) *Message {
 
 func TestMessagesInsertIsIdempotent(t *testing.T) {
 	s, _ := openTemp(t, 0)
-	defer s.Close()
+	defer closeStore(t, s)
 	ctx := context.Background()
 	id := strings.Repeat("ab", 32)
 	in := &Message{MessageID: id, Direction: DirectionIn, Peer: "p1", Content: []byte("first"), State: StateReceived}
@@ -54,7 +54,7 @@ func TestMessagesInsertIsIdempotent(t *testing.T) {
 
 func TestMessagesQueue(t *testing.T) {
 	s, _ := openTemp(t, 0)
-	defer s.Close()
+	defer closeStore(t, s)
 	ctx := context.Background()
 	if _, ok, err := s.NextAttemptAt(ctx); err != nil || ok {
 		t.Fatalf("empty queue: ok=%v err=%v", ok, err)
@@ -127,7 +127,7 @@ func ids(ms []Message) []string {
 
 func TestPeersUpsert(t *testing.T) {
 	s, _ := openTemp(t, 0)
-	defer s.Close()
+	defer closeStore(t, s)
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	p := &Peer{Hash: "aa", PublicKey: []byte{1}, DisplayName: "one", StampCost: 8, Hops: 2, LastSeen: t0}

@@ -18,9 +18,17 @@ func openTemp(t *testing.T, to int) (*Store, string) {
 	return s, p
 }
 
+// closeStore closes s and fails the test if closing (checkpoint included) fails.
+func closeStore(t *testing.T, s *Store) {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Errorf("close store: %v", err)
+	}
+}
+
 func TestOpenAppliesPragmasAndMigrations(t *testing.T) {
 	s, p := openTemp(t, 0)
-	defer s.Close()
+	defer closeStore(t, s)
 	ctx := context.Background()
 	v, err := s.SchemaVersion(ctx)
 	if err != nil || v != LatestSchemaVersion() {
@@ -68,7 +76,7 @@ func TestUpgradeFromPreviousSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer closeStore(t, s)
 	if v, _ := s.SchemaVersion(ctx); v != latest {
 		t.Fatalf("upgraded schema at %d, want %d", v, latest)
 	}
@@ -88,7 +96,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 	if err := s.db.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future', CURRENT_TIMESTAMP)", LatestSchemaVersion()+1).Error; err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	closeStore(t, s)
 	_, err := Open(ctx, Options{Path: p})
 	if !errors.Is(err, ErrSchemaTooNew) {
 		t.Fatalf("want ErrSchemaTooNew, got %v", err)
@@ -98,7 +106,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 func TestSettingsAndInterfaces(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t, 0)
-	defer s.Close()
+	defer closeStore(t, s)
 	if _, err := s.GetSetting(ctx, "missing"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("want ErrNotFound, got %v", err)
 	}
