@@ -35,6 +35,10 @@ var (
 // TransportIdentityFile is the transport identity's path below the data dir.
 const TransportIdentityFile = "identities/transport"
 
+// RatchetDir holds the ratchet rings of local destinations below the data
+// dir, one 0600 file per destination hash.
+const RatchetDir = "identities/ratchets"
+
 // Options configure a Node.
 type Options struct {
 	// Interfaces are interface URIs, see iface.Parse.
@@ -54,6 +58,10 @@ type Options struct {
 	// ReconnectMin and ReconnectMax bound client reconnect backoff
 	// (defaults 1s and 60s).
 	ReconnectMin, ReconnectMax time.Duration
+	// PersistInterval is how often known destinations and the path table
+	// are saved while running, besides on Close (default 12h, the
+	// reference's Reticulum.PERSIST_INTERVAL).
+	PersistInterval time.Duration
 }
 
 // Node is a running Reticulum node.
@@ -71,6 +79,9 @@ type Node struct {
 	ctx     context.Context
 	started bool
 	closed  bool
+
+	stopPersist context.CancelFunc
+	persistWG   sync.WaitGroup
 }
 
 // ifacTable maps interfaces to their access code settings.
@@ -211,7 +222,7 @@ func New(opts Options) (*Node, error) {
 	tr, err := transport.New(transport.Options{
 		Identity: id, Transport: opts.Transport, Logger: opts.Logger.With("component", "transport"),
 		Clock: opts.Clock, Ingress: opts.Ingress, AnnounceRate: opts.AnnounceRate,
-		IFAC: ifacs.get,
+		IFAC: ifacs.get, RatchetDir: filepath.Join(opts.DataDir, RatchetDir),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
@@ -263,9 +274,9 @@ func LoadOrCreateIdentity(path string, log *slog.Logger) (*identity.Identity, er
 	}
 }
 
-// Start starts the transport job loop and the interfaces (see
-// startInterfaces for the shared-instance rule). On error it stops what it
-// started.
+// Start restores saved known destinations and paths, starts the
+// transport job loop and the interfaces (see startInterfaces for the
+// shared-instance rule). On error it stops what it started.
 func (n *Node) Start(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -276,6 +287,7 @@ func (n *Node) Start(ctx context.Context) error {
 		return ErrStarted
 	}
 	n.ctx = ctx
+	n.loadState()
 	if err := n.tr.Start(ctx); err != nil {
 		return fmt.Errorf("start transport: %w", err)
 	}
@@ -288,12 +300,14 @@ func (n *Node) Start(ctx context.Context) error {
 		return err
 	}
 	n.started = true
+	n.startPersist(ctx)
 	n.log.Info("reticulum node started", "transport_id", n.tr.ID().String(), "transport", n.opts.Transport, "interfaces", len(n.ifs))
 	return nil
 }
 
-// Close stops interfaces in reverse order, then the transport. It waits
-// for every goroutine the node started.
+// Close saves known destinations and the path table (see state.go), then
+// stops interfaces in reverse order, then the transport. It waits for
+// every goroutine the node started.
 func (n *Node) Close() error {
 	n.mu.Lock()
 	if n.closed {
@@ -301,6 +315,7 @@ func (n *Node) Close() error {
 		return nil
 	}
 	n.closed = true
+	started, stopPersist := n.started, n.stopPersist
 	ifs := append([]iface.Interface(nil), n.ifs...)
 	rpcs := make([]*shared.Server, 0, len(n.rpcs))
 	for _, r := range n.rpcs {
@@ -308,6 +323,14 @@ func (n *Node) Close() error {
 	}
 	n.mu.Unlock()
 	var errs []error
+	if started {
+		stopPersist()
+		n.persistWG.Wait()
+		// Before the interfaces go: detaching drops their paths.
+		if err := n.saveState(); err != nil {
+			errs = append(errs, fmt.Errorf("save transport state: %w", err))
+		}
+	}
 	for _, r := range rpcs {
 		if err := r.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close shared instance rpc: %w", err))

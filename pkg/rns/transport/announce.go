@@ -74,7 +74,7 @@ func (t *Transport) remember(dest wire.Hash, a *identity.Announce, now time.Time
 		}
 		k.appData, k.seen = a.AppData, now
 		if a.Ratchet != nil {
-			k.ratchet = a.Ratchet
+			k.ratchet, k.ratchetAt = a.Ratchet, now
 		}
 		return true
 	}
@@ -96,6 +96,9 @@ func (t *Transport) remember(dest wire.Hash, a *identity.Announce, now time.Time
 		delete(t.known, oldest)
 	}
 	t.known[dest] = &knownDest{id: a.Identity, appData: a.AppData, ratchet: a.Ratchet, seen: now}
+	if a.Ratchet != nil {
+		t.known[dest].ratchetAt = now
+	}
 	return true
 }
 
@@ -190,14 +193,28 @@ func (t *Transport) handleAnnounce(st *ifState, p *wire.Packet, hash wire.FullHa
 	}
 	ann := *p
 	ann.Data = append([]byte(nil), p.Data...)
-	if t.opts.Transport && p.Context != wire.ContextPathResponse {
+	var immediate *announceEntry
+	switch {
+	case (t.opts.Transport || st.localClient) && p.Context != wire.ContextPathResponse:
 		if rateBlocked {
 			t.log.Debug("announce rebroadcast blocked by rate limit", "destination", dest.String())
+			break
+		}
+		ae := &announceEntry{
+			created: now, retransmitAt: now.Add(seconds(t.rand() * pathfinderRW)),
+			receivedFrom: receivedFrom, hops: p.Hops, pkt: &ann,
+		}
+		if st.localClient {
+			// A local program's announce goes out at once, one time.
+			immediate = ae
 		} else {
-			t.announces[dest] = &announceEntry{
-				created: now, retransmitAt: now.Add(seconds(t.rand() * pathfinderRW)),
-				receivedFrom: receivedFrom, hops: p.Hops, pkt: &ann,
-			}
+			t.announces[dest] = ae
+		}
+	case st.localClient && p.Context == wire.ContextPathResponse:
+		// A local program answered a path request we passed on to it.
+		if _, waiting := t.pendingLocalPRs[dest]; waiting {
+			delete(t.pendingLocalPRs, dest)
+			immediate = &announceEntry{created: now, receivedFrom: receivedFrom, hops: p.Hops, pkt: &ann}
 		}
 	}
 	if dpr := t.discoveryPRs[dest]; dpr != nil {
@@ -216,6 +233,10 @@ func (t *Transport) handleAnnounce(st *ifState, p *wire.Packet, hash wire.FullHa
 		randomBlobs: blobs, st: st, announce: &ann,
 	}
 	t.log.Debug("path learned", "destination", dest.String(), "hops", p.Hops, "via", receivedFrom.String(), "interface", st.i.Name())
+	t.copyAnnounceToLocalClients(st, &ann, now)
+	if immediate != nil {
+		t.sendAnnounceEntryNow(dest, immediate, now)
+	}
 
 	ev := Announce{
 		Destination: dest, Identity: a.Identity, NameHash: a.NameHash, AppData: a.AppData,

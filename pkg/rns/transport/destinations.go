@@ -54,6 +54,24 @@ type DestinationConfig struct {
 	ProofRequested func(Delivery) bool
 	// AppData returns the app data for announces and path responses; optional.
 	AppData func() []byte
+	// Ratchets enables ratchets (Destination.enable_ratchets): announces
+	// carry the newest ratchet public key, rotated on announce once
+	// RatchetInterval has passed, and inbound packets are decrypted with the
+	// retained ratchets before the identity key.
+	Ratchets bool
+	// RatchetsPath is the file the ratchet ring persists in (0600). Empty
+	// means Options.RatchetDir/<destination hash>, or memory only when
+	// that is empty too.
+	RatchetsPath string
+	// EnforceRatchets refuses packets encrypted to the identity key
+	// instead of a ratchet (Destination.enforce_ratchets).
+	EnforceRatchets bool
+	// RatchetInterval is the minimum time between rotations (default
+	// DefaultRatchetInterval).
+	RatchetInterval time.Duration
+	// RetainedRatchets is how many ratchets are kept (default
+	// DefaultRatchetCount).
+	RetainedRatchets int
 }
 
 // Destination is a registered local destination.
@@ -61,6 +79,7 @@ type Destination struct {
 	cfg      DestinationConfig
 	hash     wire.Hash
 	nameHash wire.NameHash
+	ring     *ratchetRing // nil without ratchets
 }
 
 // Hash returns the destination hash.
@@ -84,6 +103,9 @@ func (t *Transport) Register(cfg DestinationConfig) (*Destination, error) {
 	}
 	idh := cfg.Identity.Hash()
 	d := &Destination{cfg: cfg, hash: wire.DestinationHash(nh, &idh), nameHash: nh}
+	if cfg.Ratchets {
+		d.ring = t.openRatchets(d)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.dests[d.hash]; ok {
@@ -112,8 +134,15 @@ func (t *Transport) announce(d *Destination, appData []byte, pathResponse bool, 
 	if appData == nil && d.cfg.AppData != nil {
 		appData = d.cfg.AppData()
 	}
+	var ratchet []byte
+	if d.ring != nil {
+		var err error
+		if ratchet, err = d.ring.current(t.clock.Now()); err != nil {
+			return fmt.Errorf("announce %s: %w", d.hash, err)
+		}
+	}
 	p, err := d.cfg.Identity.NewAnnounce(identity.AnnounceOptions{
-		NameHash: d.nameHash, AppData: appData, PathResponse: pathResponse, Time: t.clock.Now(),
+		NameHash: d.nameHash, AppData: appData, Ratchet: ratchet, PathResponse: pathResponse, Time: t.clock.Now(),
 	})
 	if err != nil {
 		return fmt.Errorf("announce %s: %w", d.hash, err)
@@ -192,7 +221,13 @@ func (t *Transport) Send(dest wire.Hash, plaintext []byte, o SendOptions) (*Rece
 // deliver decrypts a packet for a local destination and schedules the
 // handler and the proof. Called with t.mu held.
 func (t *Transport) deliver(st *ifState, d *Destination, p *wire.Packet, hash wire.FullHash, fx *effects) {
-	pt, err := d.cfg.Identity.Decrypt(p.Data)
+	var pt []byte
+	var err error
+	if d.ring != nil {
+		pt, err = d.ring.decrypt(p.Data)
+	} else {
+		pt, err = d.cfg.Identity.Decrypt(p.Data)
+	}
 	if err != nil {
 		st.violations++
 		t.log.Debug("undecryptable packet for local destination", "destination", d.hash.String(), "error", err)

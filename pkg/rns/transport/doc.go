@@ -6,6 +6,13 @@
 // packets for locally registered SINGLE destinations decrypted, proves them,
 // and tracks receipts of sent packets until they are proven or time out.
 //
+// Local destinations may keep a ratchet ring (ratchets.go): rotated on
+// announce, announced, persisted signed in a file of our own, and used to
+// decrypt. The rules of a shared instance, serving local programs or
+// attached to another program's instance, follow the reference
+// (shared.go). Known destinations and the path table can be saved and
+// restored across restarts (persist.go).
+//
 // The behaviour follows the Python reference's RNS/Transport.py (inbound,
 // outbound, jobs, path_request), RNS/Interfaces/Interface.py (ingress
 // control) and RNS/Packet.py (receipts and proofs). All timing goes through

@@ -89,8 +89,12 @@ func (t *Transport) inbound(i iface.Interface, raw []byte, released bool) {
 
 // filter is Transport.packet_filter: it drops packets for other transport
 // instances, transported PLAIN and GROUP packets, invalid announces and
-// duplicates.
+// duplicates. A client of a shared instance leaves filtering to the
+// instance and passes everything.
 func (t *Transport) filter(st *ifState, p *wire.Packet, hash wire.FullHash) bool {
+	if t.attachedToShared() {
+		return true
+	}
 	if p.HeaderType == wire.Header2 && p.PacketType != wire.Announce && p.TransportID != t.tid {
 		return false
 	}
@@ -129,7 +133,11 @@ func (t *Transport) process(st *ifState, d *decoded, raw []byte, released bool, 
 		return
 	}
 	t.stats.PacketsIn++
-	p.Hops++
+	if !st.localClient && !st.upstream {
+		// Packets from a local program or from the shared instance we are
+		// attached to do not count a hop (Transport._inbound).
+		p.Hops++
+	}
 	now := t.clock.Now()
 
 	if p.PacketType == wire.Announce && d.ann != nil && !released {
@@ -138,7 +146,8 @@ func (t *Transport) process(st *ifState, d *decoded, raw []byte, released bool, 
 		if _, known := t.paths[p.DestinationHash]; !known {
 			_, requested := t.pathRequests[p.DestinationHash]
 			_, discovering := t.discoveryPRs[p.DestinationHash]
-			if !requested && !discovering && st.shouldIngressLimit(&t.ic, now) {
+			shared := st.localClient || st.upstream // LocalInterface.should_ingress_limit is false
+			if !requested && !discovering && !shared && st.shouldIngressLimit(&t.ic, now) {
 				st.hold(&t.ic, p.DestinationHash, raw, p.Hops)
 				t.stats.AnnouncesHeld++
 				return
@@ -153,12 +162,18 @@ func (t *Transport) process(st *ifState, d *decoded, raw []byte, released bool, 
 	// Remember the hash unless the packet may still have to pass through us
 	// on a link (reference: link table entries and link request proofs).
 	_, relayedLink := t.linkTable[p.DestinationHash]
-	if !relayedLink && !(p.PacketType == wire.Proof && p.Context == wire.ContextLRProof) {
+	lrProof := p.PacketType == wire.Proof && p.Context == wire.ContextLRProof
+	if !relayedLink && !lrProof && !t.attachedToShared() {
 		t.hashes.add(d.hash)
 	}
 
-	if t.opts.Transport && p.HeaderType == wire.Header2 && p.PacketType != wire.Announce {
-		if p.TransportID != t.tid {
+	lf := t.localFlagsOf(st, p)
+	t.relayPlainBroadcast(st, p, raw)
+	routing := lf.routing(t.opts.Transport)
+	if routing && p.PacketType != wire.Announce && (p.HeaderType == wire.Header2 || lf.forDest) {
+		// A HEADER_1 packet for a destination on a local client counts as
+		// addressed to us: the hop to the client was hidden from its sender.
+		if p.HeaderType == wire.Header2 && p.TransportID != t.tid {
 			return
 		}
 		t.forward(st, p, d.hash, now)
@@ -166,7 +181,7 @@ func (t *Transport) process(st *ifState, d *decoded, raw []byte, released bool, 
 		// transport for us is never for a local destination, except in
 		// the degenerate case of a path through ourselves.
 	}
-	if t.opts.Transport && relayedLink && p.PacketType != wire.Announce &&
+	if routing && relayedLink && p.PacketType != wire.Announce &&
 		p.PacketType != wire.LinkRequest && p.Context != wire.ContextLRProof {
 		t.relayLinkPacket(st, p, d.hash, now)
 		return
@@ -196,7 +211,7 @@ func (t *Transport) process(st *ifState, d *decoded, raw []byte, released bool, 
 	case wire.Proof:
 		if p.Context == wire.ContextLRProof || p.Context == wire.ContextResourcePRF || p.DestinationType == wire.Link {
 			if p.Context == wire.ContextLRProof {
-				if t.opts.Transport && t.relayLinkProof(st, p, d.hash) {
+				if (t.opts.Transport || lf.from || lf.forLink) && t.relayLinkProof(st, p, d.hash) {
 					return
 				}
 				t.hashes.add(d.hash)
@@ -206,7 +221,7 @@ func (t *Transport) process(st *ifState, d *decoded, raw []byte, released bool, 
 			}
 			return
 		}
-		t.handleProof(st, p, now, fx)
+		t.handleProof(st, p, lf, now, fx)
 	}
 }
 

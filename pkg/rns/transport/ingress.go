@@ -116,6 +116,10 @@ type ifState struct {
 	attached time.Time
 	ifac     *identity.IFAC
 
+	// localClient: a program attached to our shared instance; upstream:
+	// our connection to another program's shared instance (shared.go).
+	localClient, upstream bool
+
 	ia freqRing // incoming announces
 
 	burstActive                  bool

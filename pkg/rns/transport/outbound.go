@@ -33,7 +33,7 @@ func (t *Transport) Outbound(p *wire.Packet, via iface.Interface) error {
 // outbound is Transport._outbound. With a known path to a SINGLE or LINK
 // destination the packet goes out on the path's interface, inserted into
 // transport (HEADER_2 with the next hop) when the destination is more than
-// one hop away. Otherwise it is broadcast on every interface that is up (or
+// one hop away, or one hop away behind a shared instance. Otherwise it is broadcast on every interface that is up (or
 // only on attached), announces with hops under the interface announce cap.
 // Called with t.mu held.
 func (t *Transport) outbound(p *wire.Packet, attached *ifState, now time.Time) (bool, error) {
@@ -43,7 +43,9 @@ func (t *Transport) outbound(p *wire.Packet, attached *ifState, now time.Time) (
 	if p.PacketType != wire.Announce && p.DestinationType != wire.Plain && p.DestinationType != wire.Group {
 		if pe := t.paths[p.DestinationHash]; pe != nil {
 			q := *p
-			if pe.hops > 1 {
+			// Behind a shared instance a destination one hop away is
+			// also inserted into transport, so the instance forwards it.
+			if pe.hops > 1 || (pe.hops == 1 && t.attachedToShared()) {
 				if q.HeaderType != wire.Header1 {
 					return false, nil
 				}

@@ -51,20 +51,9 @@ func (t *Transport) RequestPath(dest wire.Hash) error {
 	if _, err := rand.Read(tag[:]); err != nil {
 		return fmt.Errorf("request path: %w", err)
 	}
-	data := append([]byte(nil), dest[:]...)
-	if t.opts.Transport {
-		data = append(data, t.tid[:]...)
-	}
-	data = append(data, tag[:]...)
-	p := &wire.Packet{
-		HeaderType: wire.Header1, TransportType: wire.Broadcast, DestinationType: wire.Plain,
-		PacketType: wire.Data, DestinationHash: t.prDest, Context: wire.ContextNone, Data: data,
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	now := t.clock.Now()
-	t.pathRequests[dest] = now
-	ok, err := t.outbound(p, nil, now)
+	ok, err := t.requestPathOn(dest, nil, tag[:], t.clock.Now())
 	if err != nil {
 		return fmt.Errorf("request path: %w", err)
 	}
@@ -107,6 +96,13 @@ func (t *Transport) handlePathRequest(st *ifState, p *wire.Packet, fx *effects) 
 	t.stats.PathRequestsIn++
 	now := t.clock.Now()
 
+	if t.nLocal > 0 {
+		if pe := t.paths[dest]; pe != nil && pe.st.localClient {
+			// The destination lives on a local program: remember who
+			// asked, so its path response is passed on at once.
+			t.pendingLocalPRs[dest] = st
+		}
+	}
 	if d := t.dests[dest]; d != nil {
 		t.log.Debug("answering path request for local destination", "destination", dest.String(), "interface", st.i.Name())
 		i := st.i
@@ -118,17 +114,29 @@ func (t *Transport) handlePathRequest(st *ifState, p *wire.Packet, fx *effects) 
 		return
 	}
 	pe := t.paths[dest]
-	if !t.opts.Transport || pe == nil {
+	switch {
+	case (t.opts.Transport || st.localClient) && pe != nil:
+	case st.localClient || t.nLocal > 0:
+		// Unknown here: ask the rest of the network for a local program,
+		// or the local programs for the network.
+		t.log.Debug("forwarding path request", "destination", dest.String(), "from_local_client", st.localClient)
+		t.forwardPathRequest(st, dest, now)
+		return
+	default:
 		return
 	}
 	if requestor != nil && pe.nextHop == *requestor {
 		return
 	}
+	retransmitAt := now.Add(pathRequestGrace)
+	if st.localClient || pe.st.localClient {
+		retransmitAt = now
+	}
 	if cur := t.announces[dest]; cur != nil {
 		t.heldAnnounces[dest] = cur
 	}
 	t.announces[dest] = &announceEntry{
-		created: now, retransmitAt: now.Add(pathRequestGrace), retries: pathfinderR,
+		created: now, retransmitAt: retransmitAt, retries: pathfinderR,
 		receivedFrom: pe.nextHop, hops: pe.hops, pkt: pe.announce, blockRebroadcasts: true, attached: st,
 	}
 }

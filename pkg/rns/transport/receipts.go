@@ -137,8 +137,8 @@ func (t *Transport) dropReceipt(r *Receipt) {
 // and validates it against an outstanding receipt: explicit proofs carry
 // the packet hash and a signature, implicit proofs only the signature
 // (PacketReceipt.validate_proof). Called with t.mu held.
-func (t *Transport) handleProof(st *ifState, p *wire.Packet, now time.Time, fx *effects) {
-	if t.opts.Transport {
+func (t *Transport) handleProof(st *ifState, p *wire.Packet, lf localFlags, now time.Time, fx *effects) {
+	if t.opts.Transport || lf.from || lf.proofFor {
 		if re := t.reverse[p.DestinationHash]; re != nil {
 			delete(t.reverse, p.DestinationHash)
 			if re.out == st {

@@ -95,6 +95,10 @@ type Options struct {
 	MaxKnown int
 	// Links receives link-layer packets addressed to this node; optional.
 	Links LinkHandler
+	// RatchetDir is where ratchet rings of destinations registered with
+	// Ratchets and no RatchetsPath persist, one file per destination hash;
+	// empty keeps such rings in memory only.
+	RatchetDir string
 	// IFAC returns the interface access code settings of an interface, or
 	// nil for none. Sub-interfaces of a server inherit their parent's.
 	IFAC func(i iface.Interface) *identity.IFAC
@@ -145,10 +149,11 @@ type rateEntry struct {
 }
 
 type knownDest struct {
-	id      *identity.Identity
-	appData []byte
-	ratchet []byte
-	seen    time.Time
+	id        *identity.Identity
+	appData   []byte
+	ratchet   []byte
+	ratchetAt time.Time // when ratchet was announced
+	seen      time.Time
 }
 
 // Transport is the routing core. Create it with New; it implements
@@ -183,6 +188,11 @@ type Transport struct {
 	handlers      []*announceHandler
 	prDest        wire.Hash
 	stats         Counters
+
+	// Shared instance state (shared.go).
+	nLocal, nUpstream int
+	pendingLocalPRs   map[wire.Hash]*ifState   // path requests waiting on a local client
+	pendingPaths      map[string][]pendingPath // restored paths by interface name (persist.go)
 
 	lastAnnounces, lastReceipts, lastCull, lastIfJobs time.Time
 
@@ -255,22 +265,23 @@ func New(opts Options) (*Transport, error) {
 	t := &Transport{
 		opts: opts, id: opts.Identity, tid: opts.Identity.Hash(), log: opts.Logger,
 		clock: opts.Clock, rand: opts.Rand, ic: opts.Ingress.withDefaults(), rate: rate,
-		ifs:           map[iface.Interface]*ifState{},
-		dests:         map[wire.Hash]*Destination{},
-		paths:         map[wire.Hash]*pathEntry{},
-		announces:     map[wire.Hash]*announceEntry{},
-		heldAnnounces: map[wire.Hash]*announceEntry{},
-		reverse:       map[wire.Hash]*reverseEntry{},
-		linkTable:     map[wire.Hash]*linkEntry{},
-		rates:         map[wire.Hash]*rateEntry{},
-		known:         map[wire.Hash]*knownDest{},
-		pathRequests:  map[wire.Hash]time.Time{},
-		discoveryPRs:  map[wire.Hash]*discoveryPR{},
-		prTags:        newTagSet(maxPRTags),
-		hashes:        newHashlist(opts.HashlistSize),
-		receipts:      map[wire.Hash]*Receipt{},
-		prDest:        wire.DestinationHash(prName, nil),
-		lastAnnounces: now, lastReceipts: now, lastCull: now, lastIfJobs: now,
+		ifs:             map[iface.Interface]*ifState{},
+		dests:           map[wire.Hash]*Destination{},
+		paths:           map[wire.Hash]*pathEntry{},
+		announces:       map[wire.Hash]*announceEntry{},
+		heldAnnounces:   map[wire.Hash]*announceEntry{},
+		reverse:         map[wire.Hash]*reverseEntry{},
+		linkTable:       map[wire.Hash]*linkEntry{},
+		rates:           map[wire.Hash]*rateEntry{},
+		known:           map[wire.Hash]*knownDest{},
+		pathRequests:    map[wire.Hash]time.Time{},
+		discoveryPRs:    map[wire.Hash]*discoveryPR{},
+		prTags:          newTagSet(maxPRTags),
+		hashes:          newHashlist(opts.HashlistSize),
+		receipts:        map[wire.Hash]*Receipt{},
+		pendingLocalPRs: map[wire.Hash]*ifState{},
+		prDest:          wire.DestinationHash(prName, nil),
+		lastAnnounces:   now, lastReceipts: now, lastCull: now, lastIfJobs: now,
 	}
 	return t, nil
 }
@@ -359,8 +370,10 @@ func (t *Transport) Attach(i iface.Interface) {
 			t.ifacs.Store(i, st.ifac)
 		}
 	}
+	t.markShared(st)
 	t.ifs[i] = st
 	t.order = append(t.order, st)
+	t.installPendingPaths(st)
 	t.log.Debug("interface attached", "interface", i.Name())
 }
 
@@ -375,6 +388,7 @@ func (t *Transport) Detach(i iface.Interface) {
 	}
 	delete(t.ifs, i)
 	t.ifacs.Delete(i)
+	t.unmarkShared(st)
 	for k, s := range t.order {
 		if s == st {
 			t.order = append(t.order[:k], t.order[k+1:]...)

@@ -273,7 +273,7 @@ func TestIngressControlHoldsBurstsAndReleasesSlowly(t *testing.T) {
 	}
 	learned := len(dst.Paths())
 	held := dst.InterfaceCounters()[0].Held
-	if learned+int(held) != 10 || held == 0 {
+	if uint64(learned)+held != 10 || held == 0 {
 		t.Fatalf("learned %d held %d", learned, held)
 	}
 	if !dst.InterfaceCounters()[0].BurstActive {
@@ -296,7 +296,7 @@ func TestIngressControlHoldsBurstsAndReleasesSlowly(t *testing.T) {
 		}
 		released += len(dst.Paths()) - before
 	}
-	if released != int(held) || len(dst.Paths()) != 10 {
+	if uint64(released) != held || len(dst.Paths()) != 10 {
 		t.Fatalf("released %d of %d; paths %d", released, held, len(dst.Paths()))
 	}
 }
@@ -380,10 +380,8 @@ func TestAnnounceCapQueuesRebroadcasts(t *testing.T) {
 	n.connect(src, tr)
 	out, _ := n.connect(tr, dst)
 	out.bitrate = 2000 // ~200 B announce = 0.8 s airtime, /2% cap = 40 s each
-	var dests []*Destination
 	for range 4 {
 		d := newDest(t, src, DestinationConfig{})
-		dests = append(dests, d)
 		_ = src.Announce(d, nil)
 	}
 	n.pump()
