@@ -37,12 +37,21 @@ type Delivery struct {
 	Context wire.Context
 }
 
-// DestinationConfig describes a local SINGLE destination. Callbacks run
-// outside the transport lock on the receiving interface's goroutine; they
-// must not block for long.
+// DestinationConfig describes a local IN destination: SINGLE (the
+// default), GROUP or PLAIN (see group.go). Callbacks run outside the
+// transport lock on the receiving interface's goroutine; they must not
+// block for long.
 type DestinationConfig struct {
-	// Identity owns the destination; it must have a private key.
+	// Type is wire.Single (the zero value), wire.Group or wire.Plain.
+	Type wire.DestinationType
+	// Identity owns the destination. SINGLE needs one with a private key;
+	// GROUP needs the identity all members share (its public key suffices,
+	// a private key also lets it prove packets); PLAIN must have none.
 	Identity *identity.Identity
+	// GroupKey is a GROUP destination's symmetric key: 64 bytes (AES-256,
+	// what identity.GenerateGroupKey and the reference's create_keys make)
+	// or 32 bytes (AES-128), as Destination.load_private_key takes.
+	GroupKey []byte
 	// App and Aspects name the destination ("lxmf", "delivery").
 	App     string
 	Aspects []string
@@ -77,9 +86,11 @@ type DestinationConfig struct {
 // Destination is a registered local destination.
 type Destination struct {
 	cfg      DestinationConfig
+	typ      wire.DestinationType
 	hash     wire.Hash
 	nameHash wire.NameHash
-	ring     *ratchetRing // nil without ratchets
+	ring     *ratchetRing    // nil without ratchets
+	token    *identity.Token // GROUP only
 }
 
 // Hash returns the destination hash.
@@ -88,23 +99,32 @@ func (d *Destination) Hash() wire.Hash { return d.hash }
 // NameHash returns the destination's name hash.
 func (d *Destination) NameHash() wire.NameHash { return d.nameHash }
 
-// Identity returns the destination's identity.
+// Identity returns the destination's identity (nil for PLAIN).
 func (d *Destination) Identity() *identity.Identity { return d.cfg.Identity }
 
-// Register adds a local destination; packets to it are delivered decrypted
-// to cfg.OnPacket, and path requests for it are answered.
+// Register adds a local destination; DATA packets to it are delivered
+// (decrypted for SINGLE and GROUP) to cfg.OnPacket, and path requests for
+// a SINGLE destination are answered.
 func (t *Transport) Register(cfg DestinationConfig) (*Destination, error) {
-	if cfg.Identity == nil || !cfg.Identity.HasPrivateKey() {
-		return nil, fmt.Errorf("register destination: %w", ErrNoIdentity)
-	}
-	nh, err := identity.NameHash(cfg.App, cfg.Aspects...)
-	if err != nil {
-		return nil, fmt.Errorf("register destination: %w", err)
-	}
-	idh := cfg.Identity.Hash()
-	d := &Destination{cfg: cfg, hash: wire.DestinationHash(nh, &idh), nameHash: nh}
-	if cfg.Ratchets {
-		d.ring = t.openRatchets(d)
+	var d *Destination
+	if cfg.Type != wire.Single {
+		var err error
+		if d, err = newGroupOrPlain(cfg); err != nil {
+			return nil, fmt.Errorf("register destination: %w", err)
+		}
+	} else {
+		if cfg.Identity == nil || !cfg.Identity.HasPrivateKey() {
+			return nil, fmt.Errorf("register destination: %w", ErrNoIdentity)
+		}
+		nh, err := identity.NameHash(cfg.App, cfg.Aspects...)
+		if err != nil {
+			return nil, fmt.Errorf("register destination: %w", err)
+		}
+		idh := cfg.Identity.Hash()
+		d = &Destination{cfg: cfg, typ: wire.Single, hash: wire.DestinationHash(nh, &idh), nameHash: nh}
+		if cfg.Ratchets {
+			d.ring = t.openRatchets(d)
+		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -125,12 +145,16 @@ func (t *Transport) Deregister(d *Destination) {
 }
 
 // Announce broadcasts an announce for a local destination on all
-// interfaces. appData nil uses the destination's AppData callback.
+// interfaces. appData nil uses the destination's AppData callback. GROUP
+// and PLAIN destinations cannot be announced (ErrNotAnnounceable).
 func (t *Transport) Announce(d *Destination, appData []byte) error {
 	return t.announce(d, appData, false, nil)
 }
 
 func (t *Transport) announce(d *Destination, appData []byte, pathResponse bool, via iface.Interface) error {
+	if d.typ != wire.Single {
+		return fmt.Errorf("announce %s: %w", d.hash, ErrNotAnnounceable)
+	}
 	if appData == nil && d.cfg.AppData != nil {
 		appData = d.cfg.AppData()
 	}
@@ -221,13 +245,7 @@ func (t *Transport) Send(dest wire.Hash, plaintext []byte, o SendOptions) (*Rece
 // deliver decrypts a packet for a local destination and schedules the
 // handler and the proof. Called with t.mu held.
 func (t *Transport) deliver(st *ifState, d *Destination, p *wire.Packet, hash wire.FullHash, fx *effects) {
-	var pt []byte
-	var err error
-	if d.ring != nil {
-		pt, err = d.ring.decrypt(p.Data)
-	} else {
-		pt, err = d.cfg.Identity.Decrypt(p.Data)
-	}
+	pt, err := d.open(p.Data)
 	if err != nil {
 		st.violations++
 		t.log.Debug("undecryptable packet for local destination", "destination", d.hash.String(), "error", err)
@@ -237,12 +255,13 @@ func (t *Transport) deliver(st *ifState, d *Destination, p *wire.Packet, hash wi
 	dl := Delivery{Destination: d.hash, Data: pt, PacketHash: hash, Hops: p.Hops, Interface: st.i.Name(), Context: p.Context}
 	i := st.i
 	cfg := d.cfg
+	canProve := d.canProve()
 	fx.add(func() {
 		if cfg.OnPacket != nil {
 			cfg.OnPacket(dl)
 		}
 		prove := cfg.Proof == ProveAll || (cfg.Proof == ProveApp && cfg.ProofRequested != nil && cfg.ProofRequested(dl))
-		if prove {
+		if prove && canProve {
 			if err := t.prove(cfg.Identity, hash, i); err != nil && !errors.Is(err, ErrNotSent) {
 				t.log.Warn("sending proof failed", "destination", dl.Destination.String(), "error", err)
 			}

@@ -5,6 +5,8 @@
 // ingress control, forwards HEADER_2 packets and their proofs, delivers
 // packets for locally registered SINGLE destinations decrypted, proves them,
 // and tracks receipts of sent packets until they are proven or time out.
+// GROUP destinations (shared symmetric key) and PLAIN ones (unencrypted)
+// are registered, delivered and broadcast as the reference does (group.go).
 //
 // Local destinations may keep a ratchet ring (ratchets.go): rotated on
 // announce, announced, persisted signed in a file of our own, and used to

@@ -194,7 +194,7 @@ func (t *Transport) process(st *ifState, d *decoded, raw []byte, released bool, 
 		}
 	case wire.LinkRequest:
 		if p.HeaderType == wire.Header1 || p.TransportID == t.tid {
-			if _, ok := t.dests[p.DestinationHash]; ok && t.opts.Links != nil {
+			if dst, ok := t.dests[p.DestinationHash]; ok && dst.typ == wire.Single && t.opts.Links != nil {
 				t.toLinks(p, d.hash, st, fx)
 			}
 		}
@@ -205,7 +205,9 @@ func (t *Transport) process(st *ifState, d *decoded, raw []byte, released bool, 
 			}
 			return
 		}
-		if dst, ok := t.dests[p.DestinationHash]; ok && p.DestinationType == wire.Single {
+		// A local destination takes packets of its own type only
+		// (Transport.inbound: destination.type == packet.destination_type).
+		if dst, ok := t.dests[p.DestinationHash]; ok && dst.typ == p.DestinationType {
 			t.deliver(st, dst, p, d.hash, fx)
 		}
 	case wire.Proof:

@@ -104,6 +104,12 @@ func (t *Transport) handlePathRequest(st *ifState, p *wire.Packet, fx *effects) 
 		}
 	}
 	if d := t.dests[dest]; d != nil {
+		if d.typ != wire.Single {
+			// GROUP and PLAIN destinations are never announced, so there is no path to answer with;
+			// a remote node must not be able to make us log warnings by asking.
+			t.log.Debug("ignoring path request for a local destination that cannot announce", "destination", dest.String())
+			return
+		}
 		t.log.Debug("answering path request for local destination", "destination", dest.String(), "interface", st.i.Name())
 		i := st.i
 		fx.add(func() {
