@@ -137,6 +137,12 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 	msg, err := app.New(app.Options{
 		DataDir: cfg.DataDir, DisplayName: cfg.DisplayName, AnnounceAtStart: true,
 		Links: links, Logger: log.With("component", "lxmf"),
+		Propagation: app.PropagationOptions{
+			Serve:        cfg.PropagationNode,
+			StorageLimit: int64(cfg.PropagationStorageMB) << 20,
+			StampCost:    cfg.PropagationStampCost,
+			Peers:        cfg.PropagationPeers,
+		},
 	}, st, node)
 	if err != nil {
 		_ = st.Close()
@@ -151,7 +157,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 			Version: bi.Version, Commit: bi.Commit, Date: bi.Date,
 			Integrity: web.Status{Status: string(rep.Status), Message: rep.Message},
 			AtRest:    web.Status{Status: string(ar.Status), Message: ar.Message},
-			Features:  map[string]bool{"messaging": true},
+			Features:  map[string]bool{"messaging": true, "propagation": true},
 		}
 	}
 	srv, err := web.New(web.Options{

@@ -47,6 +47,9 @@ type Options struct {
 	// Router tunes delivery; its Identity, DisplayName, StampCost, Clock and
 	// Logger are set from these options.
 	Router router.Options
+	// Propagation configures propagation nodes (client side on whenever
+	// Links is set; Propagation.Serve hosts a node).
+	Propagation PropagationOptions
 	// Logger defaults to a discarding logger.
 	Logger *slog.Logger
 	// Clock defaults to the system clock.
@@ -64,6 +67,7 @@ type App struct {
 	st     *store.Store
 	tr     *transport.Transport
 	r      *router.Router
+	prop   *propagation
 	events *Broker
 
 	mu      sync.Mutex
@@ -116,6 +120,10 @@ func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error
 		return nil, fmt.Errorf("new app: %w", err)
 	}
 	a.r = r
+	if a.prop, err = newPropagation(a); err != nil {
+		_ = r.Close()
+		return nil, fmt.Errorf("new app: %w", err)
+	}
 	return a, nil
 }
 
@@ -147,6 +155,10 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.r.Start(ctx); err != nil {
 		return fmt.Errorf("start app: %w", err)
 	}
+	if err := a.prop.start(ctx); err != nil {
+		_ = a.r.Close()
+		return fmt.Errorf("start app: %w", err)
+	}
 	a.started = true
 	a.log.Info("lxmf messaging started", "address", a.r.Hash().String(), "peers", len(peers))
 	if a.opts.AnnounceAtStart {
@@ -166,6 +178,7 @@ func (a *App) Close() error {
 	}
 	a.closed = true
 	a.mu.Unlock()
+	a.prop.close()
 	if err := a.r.Close(); err != nil {
 		return fmt.Errorf("close app: %w", err)
 	}

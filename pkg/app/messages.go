@@ -92,7 +92,13 @@ func (a *App) parseMethod(s string) (lxmf.Method, error) {
 		}
 		return 0, fmt.Errorf("%s: %w", s, ErrMethodUnavailable)
 	case MethodPropagated:
-		return 0, fmt.Errorf("%s: %w", s, ErrMethodUnavailable)
+		if a.prop == nil {
+			return 0, fmt.Errorf("%s: %w", s, ErrMethodUnavailable)
+		}
+		if _, ok := a.r.PropagationNode(); !ok {
+			return 0, fmt.Errorf("%s: %w: %w", s, ErrMethodUnavailable, ErrNoPropagationNode)
+		}
+		return lxmf.MethodPropagated, nil
 	}
 	return 0, ErrInvalidMethod
 }
@@ -158,7 +164,7 @@ func (a *App) Send(ctx context.Context, req SendRequest) (Message, error) {
 	}
 	// As the reference, an opportunistic message too large for one packet
 	// goes direct (when links are available).
-	planned, _, err := m.Plan(method)
+	planned, err := planMethod(m, method)
 	switch {
 	case err != nil:
 		return Message{}, fmt.Errorf("send: %w", err)

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -44,6 +45,11 @@ type Config struct {
 	BundlePath     string         // cosign bundle of the manifest; empty means next to the manifest
 	Transport      bool           // run the mesh node as a transport (routing) node
 	DisplayName    string         // name announced with the LXMF delivery destination
+	// PropagationNode makes this instance an LXMF propagation node (store and forward for others).
+	PropagationNode      bool
+	PropagationStorageMB int      // storage limit of the hosted propagation node
+	PropagationStampCost int      // proof-of-work cost the hosted node requires of uploads
+	PropagationPeers     []string // lxmf.propagation addresses (hex) the hosted node peers with
 	// InitialPassword provisions the owner password on first start (from RETICLE_INITIAL_PASSWORD_FILE).
 	InitialPassword string
 }
@@ -58,6 +64,9 @@ func Default() Config {
 		LogFormat:   "text",
 		Verify:      VerifyWarn,
 		DisplayName: "Reticle",
+
+		PropagationStorageMB: 500,
+		PropagationStampCost: 16,
 	}
 }
 
@@ -86,15 +95,50 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	fs.StringVar(&c.BundlePath, "bundle", envStr("RETICLE_BUNDLE", ""), "cosign bundle of the manifest (RETICLE_BUNDLE)")
 	fs.Var(&proxies, "trusted-proxy", "CIDR or IP of a reverse proxy to trust, repeatable (RETICLE_TRUSTED_PROXY, comma-separated)")
 	fs.Var(&ifaces, "interface", "mesh interface URI, repeatable (RETICLE_INTERFACE, comma-separated)")
-	transportDefault := false
-	if v := getenv("RETICLE_TRANSPORT"); v != "" {
+	envBool := func(name string) (bool, error) {
+		v := getenv(name)
+		if v == "" {
+			return false, nil
+		}
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return c, fmt.Errorf("%w: RETICLE_TRANSPORT=%q is not a boolean", ErrInvalid, v)
+			return false, fmt.Errorf("%w: %s=%q is not a boolean", ErrInvalid, name, v)
 		}
-		transportDefault = b
+		return b, nil
+	}
+	envInt := func(name string, def int) (int, error) {
+		v := getenv(name)
+		if v == "" {
+			return def, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, fmt.Errorf("%w: %s=%q is not a whole number", ErrInvalid, name, v)
+		}
+		return n, nil
+	}
+	transportDefault, err := envBool("RETICLE_TRANSPORT")
+	if err != nil {
+		return c, err
 	}
 	fs.BoolVar(&c.Transport, "transport", transportDefault, "act as a Reticulum transport (routing) node (RETICLE_TRANSPORT)")
+	propDefault, err := envBool("RETICLE_PROPAGATION_NODE")
+	if err != nil {
+		return c, err
+	}
+	fs.BoolVar(&c.PropagationNode, "propagation-node", propDefault, "act as an LXMF propagation node (RETICLE_PROPAGATION_NODE)")
+	storageDefault, err := envInt("RETICLE_PROPAGATION_STORAGE_MB", c.PropagationStorageMB)
+	if err != nil {
+		return c, err
+	}
+	fs.IntVar(&c.PropagationStorageMB, "propagation-storage-mb", storageDefault, "storage limit of the hosted propagation node in MB (RETICLE_PROPAGATION_STORAGE_MB)")
+	costDefault, err := envInt("RETICLE_PROPAGATION_STAMP_COST", c.PropagationStampCost)
+	if err != nil {
+		return c, err
+	}
+	fs.IntVar(&c.PropagationStampCost, "propagation-stamp-cost", costDefault, "stamp cost the hosted propagation node requires, 1-32 (RETICLE_PROPAGATION_STAMP_COST)")
+	var peers listFlag
+	fs.Var(&peers, "propagation-peer", "propagation node address (32 hex digits) to peer with, repeatable (RETICLE_PROPAGATION_PEER, comma-separated)")
 
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -109,6 +153,10 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	c.Interfaces = ifaces
 	if len(c.Interfaces) == 0 {
 		c.Interfaces = splitList(getenv("RETICLE_INTERFACE"))
+	}
+	c.PropagationPeers = peers
+	if len(c.PropagationPeers) == 0 {
+		c.PropagationPeers = splitList(getenv("RETICLE_PROPAGATION_PEER"))
 	}
 	for _, p := range rawProxies {
 		pfx, err := parsePrefix(p)
@@ -164,6 +212,17 @@ func (c Config) Validate() error {
 	}
 	if n := len(c.DisplayName); n == 0 || n > 128 || !utf8.ValidString(c.DisplayName) {
 		return fmt.Errorf("%w: --display-name must be 1 to 128 bytes of UTF-8", ErrInvalid)
+	}
+	if c.PropagationStorageMB < 1 || c.PropagationStorageMB > 1<<20 {
+		return fmt.Errorf("%w: --propagation-storage-mb %d must be between 1 and 1048576", ErrInvalid, c.PropagationStorageMB)
+	}
+	if c.PropagationStampCost < 1 || c.PropagationStampCost > 32 {
+		return fmt.Errorf("%w: --propagation-stamp-cost %d must be between 1 and 32", ErrInvalid, c.PropagationStampCost)
+	}
+	for _, p := range c.PropagationPeers {
+		if b, err := hex.DecodeString(p); err != nil || len(b) != 16 {
+			return fmt.Errorf("%w: --propagation-peer %q must be 32 hex digits", ErrInvalid, p)
+		}
 	}
 	for _, raw := range c.Interfaces {
 		if err := checkInterfaceURI(raw); err != nil {

@@ -80,6 +80,11 @@ func TestInvalidConfigNamesTheValue(t *testing.T) {
 		{"unknown flag", []string{"--nope"}, nil, "nope"},
 		{"stray arg", []string{"extra"}, nil, `unexpected argument "extra"`},
 		{"empty data dir", []string{"--data-dir", " "}, nil, "--data-dir"},
+		{"storage", []string{"--propagation-storage-mb", "0"}, nil, "--propagation-storage-mb 0"},
+		{"stamp cost", nil, map[string]string{"RETICLE_PROPAGATION_STAMP_COST": "40"}, "--propagation-stamp-cost 40"},
+		{"stamp cost not a number", nil, map[string]string{"RETICLE_PROPAGATION_STAMP_COST": "lots"}, "RETICLE_PROPAGATION_STAMP_COST"},
+		{"prop node env", nil, map[string]string{"RETICLE_PROPAGATION_NODE": "sometimes"}, "RETICLE_PROPAGATION_NODE"},
+		{"prop peer", []string{"--propagation-peer", "abcd"}, nil, `--propagation-peer "abcd"`},
 		{"empty display name", []string{"--display-name", ""}, nil, "--display-name"},
 		{"long display name", nil, map[string]string{"RETICLE_DISPLAY_NAME": strings.Repeat("x", 129)}, "--display-name"},
 	}
@@ -96,6 +101,23 @@ func TestInvalidConfigNamesTheValue(t *testing.T) {
 				t.Errorf("error %q should be one line containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestPropagationOptions(t *testing.T) {
+	peer := "0123456789abcdef0123456789abcdef"
+	c, err := Load([]string{"--propagation-node", "--propagation-storage-mb", "64"},
+		env(map[string]string{"RETICLE_PROPAGATION_PEER": peer, "RETICLE_PROPAGATION_STAMP_COST": "8"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.PropagationNode || c.PropagationStorageMB != 64 || c.PropagationStampCost != 8 ||
+		len(c.PropagationPeers) != 1 || c.PropagationPeers[0] != peer {
+		t.Fatalf("propagation options: %+v", c)
+	}
+	d := Default()
+	if d.PropagationNode || d.PropagationStorageMB != 500 || d.PropagationStampCost != 16 {
+		t.Fatalf("defaults: %+v", d)
 	}
 }
 

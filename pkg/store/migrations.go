@@ -8,5 +8,6 @@ func migrations() []migration {
 		m0002Interfaces(),
 		m0003Auth(),
 		m0004Messages(),
+		m0005Propagation(),
 	}
 }

@@ -20,6 +20,7 @@ func (s *Server) apiRoutes() []route {
 		{http.MethodGet, "/system", s.system, ReadAccess},
 	}
 	rs = append(rs, s.messagingRoutes()...)
+	rs = append(rs, s.propagationRoutes()...)
 	return append(rs, s.authRoutes()...)
 }
 

@@ -16,8 +16,12 @@
 // with the node) is set: messages travel as one link packet when they fit,
 // else as a resource, and the packet's or resource's proof marks them
 // delivered; idle links the router opened close after LinkIdle. Propagated
-// delivery is not implemented yet; such messages (and direct ones without a
-// link manager) fail with ErrMethodUnavailable.
+// delivery (also over Options.Links) encrypts a message for its recipient,
+// stamps it to the chosen propagation node's cost and uploads it
+// (SetPropagationNode); the node's proof makes it sent, its final state, as
+// in the reference. Without a link manager, direct and propagated messages
+// fail with ErrMethodUnavailable. DeliverPropagated takes messages a sync
+// downloaded from a node.
 //
 // Behaviour follows the Python reference LXMF 1.2.1 (LXMF/LXMRouter.py:
 // register_delivery_identity, delivery_packet, lxmf_delivery,

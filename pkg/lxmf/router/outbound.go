@@ -53,6 +53,7 @@ func (r *Router) fail(ctx context.Context, m Outbound, reason string) {
 	r.mu.Lock()
 	delete(r.stamped, m.ID)
 	r.unwaitLocked(m.ID)
+	r.forgetPropLocked(m.ID)
 	r.mu.Unlock()
 	r.update(ctx, m.ID, Update{State: StateFailed, Attempts: m.Attempts, Err: reason})
 }
@@ -66,6 +67,7 @@ func (r *Router) attempt(ctx context.Context, m Outbound, now time.Time) {
 	switch {
 	case m.Method == lxmf.MethodOpportunistic:
 	case m.Method == lxmf.MethodDirect && r.opts.Links != nil:
+	case m.Method == lxmf.MethodPropagated && r.opts.Links != nil:
 	default:
 		r.fail(ctx, m, fmt.Sprintf("method %d: %v", m.Method, ErrMethodUnavailable))
 		return
@@ -93,6 +95,10 @@ func (r *Router) attempt(ctx context.Context, m Outbound, now time.Time) {
 	}
 	if len(m.Packed) <= lxmf.DestinationLength || wire.Hash(m.Packed[:lxmf.DestinationLength]) != m.Destination {
 		r.fail(ctx, m, "stored message is malformed")
+		return
+	}
+	if m.Method == lxmf.MethodPropagated {
+		r.attemptPropagated(ctx, m, now)
 		return
 	}
 	_, appData, known := r.tr.Recall(m.Destination)
@@ -252,5 +258,5 @@ func (r *Router) conclude(ctx context.Context, c conclusion) {
 		return
 	}
 	r.log.Debug("lxmf message delivered", "message_id", c.id.String(), "rtt", c.rtt, "attempt", c.attempts)
-	r.update(ctx, c.id, Update{State: StateDelivered, Attempts: c.attempts})
+	r.update(ctx, c.id, r.concludedUpdate(c.id, c.attempts))
 }

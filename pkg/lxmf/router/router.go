@@ -155,6 +155,7 @@ type Router struct {
 	linkWaiters map[wire.Hash]map[wire.FullHash]Outbound
 	linkReady   []wire.Hash
 	packets     []pendingPacket
+	prop        propState
 	started     bool
 	closed      bool
 	cancel      context.CancelFunc
