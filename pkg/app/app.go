@@ -207,7 +207,7 @@ func (a *App) Identity(context.Context) IdentityInfo {
 func (a *App) Announce(context.Context) error {
 	if err := a.r.Announce(); err != nil {
 		if errors.Is(err, transport.ErrNotSent) {
-			return fmt.Errorf("%w: %v", ErrNotConnected, err)
+			return fmt.Errorf("%w: %w", ErrNotConnected, err)
 		}
 		return err
 	}

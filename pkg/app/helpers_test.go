@@ -66,7 +66,6 @@ type node struct {
 	pipe *pipeIf
 	st   *store.Store
 	app  *App
-	id   *identity.Identity
 	dir  string
 }
 

@@ -24,11 +24,6 @@ type loopNode struct {
 	app   *App
 }
 
-func startLoopNode(tb testing.TB, name string, uris ...string) *loopNode {
-	tb.Helper()
-	return startLoopNodeLinks(tb, name, false, uris...)
-}
-
 // startLoopNodeLinks starts store, node, (optionally) a link manager and
 // the app, in the order cmd/reticle wires them.
 func startLoopNodeLinks(tb testing.TB, name string, withLinks bool, uris ...string) *loopNode {
@@ -87,7 +82,7 @@ func freeAddr(tb testing.TB) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().String()
 }
 
@@ -117,13 +112,6 @@ func introduce(tb testing.TB, a, b *loopNode) {
 		}
 	}
 	tb.Fatal("nodes never learned each other")
-}
-
-// sendAndWait sends n messages from a to b and waits until a has a delivery
-// proof for every one; it returns how many were delivered.
-func sendAndWait(tb testing.TB, a, b *loopNode, n int, timeout time.Duration) int {
-	tb.Helper()
-	return sendAndWaitMethod(tb, a, b, n, timeout, MethodOpportunistic)
 }
 
 func sendAndWaitMethod(tb testing.TB, a, b *loopNode, n int, timeout time.Duration, method string) int {
