@@ -13,6 +13,7 @@ import (
 	"github.com/reticle-mesh/reticle/pkg/buildinfo"
 	"github.com/reticle-mesh/reticle/pkg/config"
 	"github.com/reticle-mesh/reticle/pkg/integrity"
+	"github.com/reticle-mesh/reticle/pkg/lxmf/router"
 	"github.com/reticle-mesh/reticle/pkg/rns"
 	"github.com/reticle-mesh/reticle/pkg/rns/iface"
 	"github.com/reticle-mesh/reticle/pkg/rns/link"
@@ -127,7 +128,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 	}
 	a.lc.add(component{name: "mesh", start: node.Start, stop: node.Close})
 
-	links, err := node.NewLinks(link.Options{})
+	maxMessage := cfg.MaxMessageMB << 20
+	// A message over a link is a resource plus its framing: let the link layer accept slightly more
+	// than the message cap, and let the router refuse what is over the cap with a clear reason.
+	links, err := node.NewLinks(link.Options{MaxResourceSize: int64(maxMessage) + 64<<10})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -137,6 +141,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 	msg, err := app.New(app.Options{
 		DataDir: cfg.DataDir, DisplayName: cfg.DisplayName, AnnounceAtStart: true,
 		Links: links, Logger: log.With("component", "lxmf"),
+		Router: router.Options{MaxDirectSize: maxMessage},
 		Propagation: app.PropagationOptions{
 			Serve:        cfg.PropagationNode,
 			StorageLimit: int64(cfg.PropagationStorageMB) << 20,

@@ -50,6 +50,9 @@ type Config struct {
 	PropagationStorageMB int      // storage limit of the hosted propagation node
 	PropagationStampCost int      // proof-of-work cost the hosted node requires of uploads
 	PropagationPeers     []string // lxmf.propagation addresses (hex) the hosted node peers with
+	// MaxMessageMB bounds an inbound LXMF message (with attachments) received over a link, and any
+	// inbound Reticulum resource; larger ones are refused before they are transferred.
+	MaxMessageMB int
 	// InitialPassword provisions the owner password on first start (from RETICLE_INITIAL_PASSWORD_FILE).
 	InitialPassword string
 }
@@ -67,6 +70,7 @@ func Default() Config {
 
 		PropagationStorageMB: 500,
 		PropagationStampCost: 16,
+		MaxMessageMB:         8,
 	}
 }
 
@@ -137,6 +141,11 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		return c, err
 	}
 	fs.IntVar(&c.PropagationStampCost, "propagation-stamp-cost", costDefault, "stamp cost the hosted propagation node requires, 1-32 (RETICLE_PROPAGATION_STAMP_COST)")
+	maxMsgDefault, err := envInt("RETICLE_MAX_MESSAGE_MB", c.MaxMessageMB)
+	if err != nil {
+		return c, err
+	}
+	fs.IntVar(&c.MaxMessageMB, "max-message-mb", maxMsgDefault, "largest inbound message or resource in MB, 1-256 (RETICLE_MAX_MESSAGE_MB)")
 	var peers listFlag
 	fs.Var(&peers, "propagation-peer", "propagation node address (32 hex digits) to peer with, repeatable (RETICLE_PROPAGATION_PEER, comma-separated)")
 
@@ -215,6 +224,9 @@ func (c Config) Validate() error {
 	}
 	if c.PropagationStorageMB < 1 || c.PropagationStorageMB > 1<<20 {
 		return fmt.Errorf("%w: --propagation-storage-mb %d must be between 1 and 1048576", ErrInvalid, c.PropagationStorageMB)
+	}
+	if c.MaxMessageMB < 1 || c.MaxMessageMB > 256 {
+		return fmt.Errorf("%w: --max-message-mb %d must be between 1 and 256", ErrInvalid, c.MaxMessageMB)
 	}
 	if c.PropagationStampCost < 1 || c.PropagationStampCost > 32 {
 		return fmt.Errorf("%w: --propagation-stamp-cost %d must be between 1 and 32", ErrInvalid, c.PropagationStampCost)
