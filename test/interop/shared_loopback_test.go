@@ -31,6 +31,14 @@ func TestSharedReticlePair(t *testing.T) {
 		t.Fatalf("roles %v and %v", sa.Role(), sb.Role())
 	}
 	b.waitUp(t)
+	// b's side of the connection is up before a's transport has attached the new local client; an
+	// announce from a in between has nowhere to go. Wait (bounded) for a to see its client.
+	for i := 0; sa.Stats().Clients != 1; i++ {
+		if i == 250 {
+			t.Fatalf("serving side never saw the attached client: %+v", sa.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	for _, pair := range [][2]*reticle{{a, b}, {b, a}} {
 		from, to := pair[0], pair[1]
 		var ok bool

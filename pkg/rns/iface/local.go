@@ -317,11 +317,12 @@ func (s *Shared) acceptLoop(ctx context.Context, ln net.Listener) {
 		p := &localPeer{server: s, name: s.spec.Name + "/" + strconv.Itoa(id)}
 		p.sess = newSession(conn, &s.opts, p, &p.ctr, &s.ctr)
 		p.ctr.setState(StateUp, time.Now())
+		s.opts.Logger.Info("local program attached", "interface", p.name)
+		// Attach before counting the client, so that a client listed in Stats can already be sent to.
+		s.opts.Handler.Attach(p)
 		s.mu.Lock()
 		s.children[p] = struct{}{}
 		s.mu.Unlock()
-		s.opts.Logger.Info("local program attached", "interface", p.name)
-		s.opts.Handler.Attach(p)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
