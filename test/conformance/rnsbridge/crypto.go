@@ -11,6 +11,7 @@ import (
 	"crypto/sha512"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire"
@@ -20,10 +21,14 @@ import (
 type bridge struct {
 	commands map[string]handler
 	tmpDir   string
+
+	wmu   sync.Mutex
+	nodes map[string]*wireNode // wire_* nodes by handle
+	beh   map[string]*behNode  // behavioral_* transports by handle
 }
 
 func newBridge() *bridge {
-	b := &bridge{}
+	b := &bridge{nodes: map[string]*wireNode{}, beh: map[string]*behNode{}}
 	b.commands = map[string]handler{
 		"x25519_generate":            cmdX25519Generate,
 		"x25519_public_from_private": cmdX25519Public,
@@ -49,6 +54,8 @@ func newBridge() *bridge {
 	}
 	b.addIdentityCommands()
 	b.addPacketCommands()
+	b.addWireCommands()
+	b.addBehavioralCommands()
 	return b
 }
 

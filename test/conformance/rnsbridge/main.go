@@ -8,12 +8,17 @@
 // line "READY". Byte strings travel as hex.
 //
 // Every command is a thin wrapper over Reticle's real packages
-// (pkg/rns/wire, pkg/rns/identity, pkg/rns/iface) or, for the bare primitives
-// those packages use (SHA-2, HMAC, AES-CBC, X25519, Ed25519), the same
+// (pkg/rns/wire, pkg/rns/identity, pkg/rns/iface, pkg/rns/transport,
+// pkg/rns/link and the pkg/rns Node) or, for the bare primitives those
+// packages use (SHA-2, HMAC, AES-CBC, X25519, Ed25519), the same
 // standard-library calls they make. It covers the suite's primitive
 // families (crypto, token, identity, destination, packet, announce, ratchet,
-// HDLC framing); the behavioral_* and wire_* families need the transport
-// and link layers and answer "unknown command".
+// HDLC framing), the core of the wire_* family (live nodes with one TCP
+// interface on 127.0.0.1: announces, paths, links, requests, resources,
+// opportunistic packets; see wire.go and wirelink.go) and the core of the
+// behavioral_* family (a transport with mock interfaces, behavioral.go).
+// Commands it does not implement answer "unknown command"; requests for
+// options it cannot honour get an error answer.
 //
 // Run the suite against it (from a local copy of the suite):
 //
@@ -61,6 +66,7 @@ func serve(in io.Reader, out io.Writer, b *bridge) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
+	defer b.closeAll()
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
 	enc := json.NewEncoder(w)
