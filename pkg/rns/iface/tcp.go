@@ -28,7 +28,9 @@ type Options struct {
 	WriteTimeout time.Duration
 	// QueueLen is the per-connection outbound frame queue (default 256).
 	QueueLen int
-	// MTU is the largest frame sent or accepted (default TCPHardwareMTU).
+	// MTU is the interface MTU (default TCPLinkMTU for TCP interfaces,
+	// TCPHardwareMTU for a shared instance); frames up to 64 bytes longer
+	// (an access code) are sent and accepted.
 	MTU int
 	// MaxClients bounds concurrent connections of a server (default 256).
 	MaxClients int
@@ -67,6 +69,26 @@ func (o Options) withDefaults() (Options, error) {
 
 // tcpBitrate is the reference's TCP BITRATE_GUESS (10 Mbit/s).
 const tcpBitrate = 10_000_000
+
+// TCPLinkMTU is the hardware MTU of the reference's TCPClientInterface
+// and TCPServerInterface (whose spawned clients copy it): both set
+// AUTOCONFIGURE_MTU, so Interface.optimise_mtu replaces TCPHardwareMTU by
+// the value for their 10 Mbit/s bitrate guess, 16384. Links over TCP
+// signal this MTU.
+const TCPLinkMTU = 16384
+
+// ifacSlack is how much longer than the MTU a frame may be: the access
+// code (at most 64 bytes) is added after a packet is sized to the MTU, and
+// the reference accepts HW_MTU + ifac_size.
+const ifacSlack = 64
+
+// tcpDefaults is withDefaults with the TCP interfaces' MTU (TCPLinkMTU).
+func (o Options) tcpDefaults() (Options, error) {
+	if o.MTU <= 0 {
+		o.MTU = TCPLinkMTU
+	}
+	return o.withDefaults()
+}
 
 // New builds the interface a Spec describes. It does not start it.
 func New(spec Spec, opts Options) (Interface, error) {
@@ -111,7 +133,7 @@ func (s *session) stop() {
 
 // send queues a frame without blocking.
 func (s *session) send(frame []byte) error {
-	if len(frame) > s.opts.MTU {
+	if len(frame) > s.opts.MTU+ifacSlack {
 		return ErrFrameTooLarge
 	}
 	select {
@@ -160,7 +182,7 @@ func (s *session) readLoop() error {
 		}
 		counted = m
 	}
-	df = NewDeframer(s.opts.MTU, MinFrameSize, func(frame []byte) {
+	df = NewDeframer(s.opts.MTU+ifacSlack, MinFrameSize, func(frame []byte) {
 		syncMalformed()
 		for _, c := range s.ctr {
 			c.packetsIn.Add(1)

@@ -30,7 +30,7 @@ var _ Interface = (*TCPClient)(nil)
 // NewTCPClient returns a client for addr (host:port). It does not connect
 // until Start.
 func NewTCPClient(name, addr string, opts Options) (*TCPClient, error) {
-	o, err := opts.withDefaults()
+	o, err := opts.tcpDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("tcp client %s: %w", name, err)
 	}

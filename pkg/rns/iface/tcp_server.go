@@ -32,7 +32,7 @@ var _ Interface = (*TCPServer)(nil)
 // NewTCPServer returns a server that will listen on addr (host:port; port 0
 // picks a free port, see Addr).
 func NewTCPServer(name, addr string, opts Options) (*TCPServer, error) {
-	o, err := opts.withDefaults()
+	o, err := opts.tcpDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("tcp server %s: %w", name, err)
 	}

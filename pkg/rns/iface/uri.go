@@ -197,6 +197,9 @@ const (
 	maxNameLen   = 64
 	maxSecretLen = 256
 	maxListLen   = 512
+	// maxIFACSize is the largest access code in bytes: the reference cuts
+	// it from an Ed25519 signature (64 bytes).
+	maxIFACSize = 64
 )
 
 // Parse validates an interface URI such as "tcp-client://host:4242",
@@ -267,7 +270,7 @@ func Parse(uri string) (Spec, error) {
 			return bad("%s", msg)
 		}
 	}
-	if s.IFACSize != 0 && !s.HasIFAC() {
+	if q.Has("ifac_size") && !s.HasIFAC() {
 		return bad("ifac_size needs network_name or passphrase")
 	}
 	if s.Kind == KindShared && s.HasIFAC() {
@@ -350,11 +353,16 @@ func (s *Spec) setParam(k string, v []string) string {
 			s.Passphrase = val
 		}
 	case "ifac_size":
+		// As the reference's config parsing: bits round down to bytes, and
+		// below 8 bits the interface's default applies (0 here).
 		bits, err := strconv.Atoi(val)
-		if err != nil || bits < 8 || bits > 512 || bits%8 != 0 {
-			return "ifac_size must be a multiple of 8 from 8 to 512 bits"
+		if err != nil || bits >= (maxIFACSize+1)*8 {
+			return fmt.Sprintf("ifac_size must be a number of bits below %d", (maxIFACSize+1)*8)
 		}
-		s.IFACSize = bits / 8
+		s.IFACSize = 0
+		if bits >= 8 {
+			s.IFACSize = bits / 8
+		}
 	case "forward":
 		host, p, msg := parseHostPort(val, false)
 		if msg != "" {

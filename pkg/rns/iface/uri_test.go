@@ -109,10 +109,33 @@ func TestParseIFAC(t *testing.T) {
 	if r := s.Redacted(); strings.Contains(r, "s3cret") {
 		t.Fatalf("redacted form leaks the passphrase: %s", r)
 	}
+	// As the reference: bits round down to bytes; below 8 bits means the
+	// interface's default (0 here, 16 bytes for IP interfaces).
+	for raw, want := range map[string]int{
+		"tcp-client://h:1?passphrase=x&ifac_size=7":   0,
+		"tcp-client://h:1?passphrase=x&ifac_size=0":   0,
+		"tcp-client://h:1?passphrase=x&ifac_size=-8":  0,
+		"tcp-client://h:1?passphrase=x&ifac_size=8":   1,
+		"tcp-client://h:1?passphrase=x&ifac_size=15":  1,
+		"tcp-client://h:1?passphrase=x&ifac_size=100": 12,
+		"udp://0.0.0.0:1?passphrase=x&ifac_size=519":  64,
+	} {
+		s, err := Parse(raw)
+		if err != nil || s.IFACSize != want {
+			t.Errorf("Parse(%q) = size %d, %v; want %d", raw, s.IFACSize, err, want)
+			continue
+		}
+		if again, err := Parse(s.String()); err != nil || again != s {
+			t.Errorf("round trip of %q: %+v %v", raw, again, err)
+		}
+	}
 	for _, bad := range []string{
 		"tcp-client://h:1?ifac_size=64",
-		"tcp-client://h:1?passphrase=x&ifac_size=7",
+		"tcp-client://h:1?ifac_size=4",
 		"tcp-client://h:1?passphrase=x&ifac_size=520",
+		"tcp-client://h:1?passphrase=x&ifac_size=sixteen",
+		"tcp-client://h:1?passphrase=x&ifac_size=",
+		"tcp-client://h:1?passphrase=x&ifac_size=99999999999999999999999",
 		"tcp-client://h:1?passphrase=",
 	} {
 		if _, err := Parse(bad); err == nil {

@@ -307,15 +307,27 @@ func (t *Transport) Remember(dest wire.Hash, id *identity.Identity, appData []by
 	return nil
 }
 
-// Recall returns the identity and last app data announced for a destination.
+// Recall returns the identity and last app data announced for a
+// destination. Like the reference's Identity.recall it falls back to the
+// locally registered destinations: for those it returns the public part
+// of the destination's identity and nil app data. A PLAIN destination has
+// no identity and is not recalled.
 func (t *Transport) Recall(dest wire.Hash) (*identity.Identity, []byte, bool) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	k := t.known[dest]
-	if k == nil {
+	d := t.dests[dest]
+	t.mu.Unlock()
+	if k != nil {
+		return k.id, append([]byte(nil), k.appData...), true
+	}
+	if d == nil || d.cfg.Identity == nil {
 		return nil, nil, false
 	}
-	return k.id, append([]byte(nil), k.appData...), true
+	pub, err := identity.FromPublicKey(d.cfg.Identity.PublicKey())
+	if err != nil {
+		return nil, nil, false
+	}
+	return pub, nil, true
 }
 
 // PathInfo describes one path table entry.
