@@ -74,7 +74,7 @@ type Shared struct {
 	role            int32 // LocalRole, guarded by mu
 	mu              sync.Mutex
 	ln              net.Listener
-	children        map[*localPeer]struct{}
+	children        map[*peer]struct{}
 	sess            *session
 	cancel          context.CancelFunc
 	started, closed bool
@@ -94,7 +94,7 @@ func NewShared(spec Spec, opts Options) (*Shared, error) {
 		return nil, fmt.Errorf("shared instance %s: %w: kind %q", spec.Name, ErrBadURI, spec.Kind)
 	}
 	network, addr := SharedAddress(spec)
-	return &Shared{spec: spec, network: network, addr: addr, opts: o, children: map[*localPeer]struct{}{}}, nil
+	return &Shared{spec: spec, network: network, addr: addr, opts: o, children: map[*peer]struct{}{}}, nil
 }
 
 // Spec returns the parsed URI the interface was built from.
@@ -135,21 +135,16 @@ func (s *Shared) Addr() net.Addr {
 // Stats implements Interface; while serving the counters sum all clients.
 func (s *Shared) Stats() Stats {
 	st := s.ctr.snapshot(s.spec.Name, string(KindShared))
-	s.mu.Lock()
-	st.Clients = len(s.children)
-	s.mu.Unlock()
+	st.Clients = s.peers().count()
 	return st
 }
 
 // Clients returns the sub-interfaces of attached local programs.
-func (s *Shared) Clients() []Interface {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Interface, 0, len(s.children))
-	for p := range s.children {
-		out = append(out, p)
-	}
-	return out
+func (s *Shared) Clients() []Interface { return s.peers().list() }
+
+// peers is the set of attached local programs while serving.
+func (s *Shared) peers() peerSet {
+	return peerSet{mu: &s.mu, m: s.children, wg: &s.wg, opts: &s.opts, total: &s.ctr}
 }
 
 // Start takes the serving or attached role as the spec's role asks (auto:
@@ -305,62 +300,18 @@ func (s *Shared) acceptLoop(ctx context.Context, ln net.Listener) {
 			continue
 		}
 		s.mu.Lock()
-		full := len(s.children) >= s.opts.MaxClients
 		id := s.nextID
 		s.nextID++
 		s.mu.Unlock()
-		if full {
+		if s.peers().full() {
 			s.opts.Logger.Warn("shared instance full, refusing program", "interface", s.spec.Name)
 			_ = conn.Close()
 			continue
 		}
-		p := &localPeer{server: s, name: s.spec.Name + "/" + strconv.Itoa(id)}
-		p.sess = newSession(conn, &s.opts, p, &p.ctr, &s.ctr)
-		p.ctr.setState(StateUp, time.Now())
-		s.opts.Logger.Info("local program attached", "interface", p.name)
-		// Attach before counting the client, so that a client listed in Stats can already be sent to.
-		s.opts.Handler.Attach(p)
-		s.mu.Lock()
-		s.children[p] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			err := p.sess.run(ctx)
-			p.ctr.setState(StateDown, time.Now())
-			s.mu.Lock()
-			delete(s.children, p)
-			s.mu.Unlock()
-			s.opts.Handler.Detach(p)
-			s.opts.Logger.Info("local program detached", "interface", p.name, "error", err)
-		}()
+		p := &peer{parent: s, name: s.spec.Name + "/" + strconv.Itoa(id), kind: "shared-instance-client",
+			mtu: s.opts.MTU, bitrate: localBitrate, local: true}
+		s.peers().serve(ctx, conn, p, "local program attached", "local program detached")
 	}
-}
-
-// localPeer is the sub-interface of one local program attached to a
-// serving shared instance.
-type localPeer struct {
-	server *Shared
-	name   string
-	sess   *session
-	ctr    counters
-}
-
-var _ Interface = (*localPeer)(nil)
-
-func (p *localPeer) Name() string                    { return p.name }
-func (p *localPeer) MTU() int                        { return p.server.opts.MTU }
-func (p *localPeer) Bitrate() int                    { return localBitrate }
-func (p *localPeer) Parent() Interface               { return p.server }
-func (p *localPeer) State() State                    { return State(p.ctr.state.Load()) }
-func (p *localPeer) Stats() Stats                    { return p.ctr.snapshot(p.name, "shared-instance-client") }
-func (p *localPeer) Start(ctx context.Context) error { return nil }
-func (p *localPeer) Send(frame []byte) error         { return p.sess.send(frame) }
-
-// Close ends the connection; the server detaches the peer.
-func (p *localPeer) Close() error {
-	p.sess.stop()
-	return nil
 }
 
 // IsLocalClient reports whether i carries a local program attached to this
@@ -368,8 +319,8 @@ func (p *localPeer) Close() error {
 // specially (Transport.is_local_client_interface): their hop count is not
 // advanced and they are transported even when transport is disabled.
 func IsLocalClient(i Interface) bool {
-	_, ok := i.(*localPeer)
-	return ok
+	p, ok := i.(*peer)
+	return ok && p.local
 }
 
 // IsSharedUpstream reports whether i connects this node, as a client, to

@@ -20,7 +20,7 @@ type TCPServer struct {
 
 	mu       sync.Mutex
 	ln       net.Listener
-	children map[*tcpPeer]struct{}
+	children map[*peer]struct{}
 	cancel   context.CancelFunc
 	started  bool
 	closed   bool
@@ -39,7 +39,7 @@ func NewTCPServer(name, addr string, opts Options) (*TCPServer, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, fmt.Errorf("tcp server %s: %w", name, err)
 	}
-	return &TCPServer{name: name, addr: addr, opts: o, children: map[*tcpPeer]struct{}{}}, nil
+	return &TCPServer{name: name, addr: addr, opts: o, children: map[*peer]struct{}{}}, nil
 }
 
 // Name implements Interface.
@@ -60,9 +60,7 @@ func (s *TCPServer) State() State { return State(s.ctr.state.Load()) }
 // Stats implements Interface; byte and packet counters sum all clients.
 func (s *TCPServer) Stats() Stats {
 	st := s.ctr.snapshot(s.name, string(KindTCPServer))
-	s.mu.Lock()
-	st.Clients = len(s.children)
-	s.mu.Unlock()
+	st.Clients = s.peers().count()
 	return st
 }
 
@@ -77,14 +75,11 @@ func (s *TCPServer) Addr() net.Addr {
 }
 
 // Clients returns the live sub-interfaces.
-func (s *TCPServer) Clients() []Interface {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Interface, 0, len(s.children))
-	for p := range s.children {
-		out = append(out, p)
-	}
-	return out
+func (s *TCPServer) Clients() []Interface { return s.peers().list() }
+
+// peers is the server's set of accepted connections.
+func (s *TCPServer) peers() peerSet {
+	return peerSet{mu: &s.mu, m: s.children, wg: &s.wg, opts: &s.opts, total: &s.ctr}
 }
 
 // Start binds the listener and begins accepting.
@@ -165,57 +160,13 @@ func (s *TCPServer) acceptLoop(ctx context.Context, ln net.Listener) {
 			}
 			continue
 		}
-		s.mu.Lock()
-		full := len(s.children) >= s.opts.MaxClients
-		s.mu.Unlock()
-		if full {
+		if s.peers().full() {
 			s.opts.Logger.Warn("tcp server full, refusing client", "interface", s.name, "remote", conn.RemoteAddr().String())
 			_ = conn.Close()
 			continue
 		}
-		p := &tcpPeer{server: s, name: s.name + "/" + conn.RemoteAddr().String()}
-		p.sess = newSession(conn, &s.opts, p, &p.ctr, &s.ctr)
-		p.ctr.setState(StateUp, time.Now())
-		s.mu.Lock()
-		s.children[p] = struct{}{}
-		s.mu.Unlock()
-		s.opts.Logger.Info("tcp client accepted", "interface", p.name)
-		s.opts.Handler.Attach(p)
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			err := p.sess.run(ctx)
-			p.ctr.setState(StateDown, time.Now())
-			s.mu.Lock()
-			delete(s.children, p)
-			s.mu.Unlock()
-			s.opts.Handler.Detach(p)
-			s.opts.Logger.Info("tcp client gone", "interface", p.name, "error", err)
-		}()
+		p := &peer{parent: s, name: s.name + "/" + conn.RemoteAddr().String(), kind: "tcp-server-client",
+			mtu: s.opts.MTU, bitrate: tcpBitrate}
+		s.peers().serve(ctx, conn, p, "tcp client accepted", "tcp client gone")
 	}
-}
-
-// tcpPeer is the sub-interface spawned for one accepted connection.
-type tcpPeer struct {
-	server *TCPServer
-	name   string
-	sess   *session
-	ctr    counters
-}
-
-var _ Interface = (*tcpPeer)(nil)
-
-func (p *tcpPeer) Name() string                    { return p.name }
-func (p *tcpPeer) MTU() int                        { return p.server.opts.MTU }
-func (p *tcpPeer) Bitrate() int                    { return tcpBitrate }
-func (p *tcpPeer) Parent() Interface               { return p.server }
-func (p *tcpPeer) State() State                    { return State(p.ctr.state.Load()) }
-func (p *tcpPeer) Stats() Stats                    { return p.ctr.snapshot(p.name, "tcp-server-client") }
-func (p *tcpPeer) Start(ctx context.Context) error { return nil }
-func (p *tcpPeer) Send(frame []byte) error         { return p.sess.send(frame) }
-
-// Close ends the connection; the server detaches the peer.
-func (p *tcpPeer) Close() error {
-	p.sess.stop()
-	return nil
 }
