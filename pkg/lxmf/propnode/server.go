@@ -225,12 +225,16 @@ func NewServer(opts ServerOptions, tr *transport.Transport, links *link.Manager,
 		return nil, fmt.Errorf("new propagation node: %w", err)
 	}
 	s.dest = d
+	// An upload is proven only after its stamps were validated and its
+	// entries stored: Confirm gates packet proofs, ConfirmResource
+	// resource proofs.
 	err = links.Listen(d, link.ListenConfig{
-		ProveAll: true,
+		ProveAll:        true,
+		Confirm:         s.onPacket,
+		ConfirmResource: s.onResource,
 		Callbacks: link.Callbacks{
-			Packet:             s.onPacket,
 			ResourceAdvertised: s.onAdvertised,
-			ResourceConcluded:  s.onResource,
+			ResourceConcluded:  s.onResourceConcluded,
 			Closed:             s.onClosed,
 		},
 		Handlers: []link.Handler{
@@ -378,19 +382,25 @@ func (s *Server) onAdvertised(_ *link.Link, a *link.Advertisement) bool {
 	return a.DataSize > 0 && a.DataSize <= s.maxUpload()
 }
 
-// onPacket takes an upload in one link packet (propagation_packet).
-func (s *Server) onPacket(l *link.Link, data []byte) {
-	s.ingest(l, data, false)
+// onPacket takes an upload in one link packet (propagation_packet). It is
+// the link's Confirm hook: the packet is proven only when it returns true.
+func (s *Server) onPacket(l *link.Link, data []byte) bool {
+	return s.ingest(l, data, false)
 }
 
 // onResource takes an upload as a resource
-// (propagation_resource_concluded).
-func (s *Server) onResource(l *link.Link, r *link.Resource) {
+// (propagation_resource_concluded). It is the link's ConfirmResource hook:
+// the resource is proven only when it returns true.
+func (s *Server) onResource(l *link.Link, r *link.Resource) bool {
+	return s.ingest(l, r.Data(), true)
+}
+
+// onResourceConcluded logs upload resources that failed; complete ones
+// were handled by onResource.
+func (s *Server) onResourceConcluded(_ *link.Link, r *link.Resource) {
 	if r.Err() != nil {
 		s.log.Debug("propagation upload resource failed", "error", r.Err())
-		return
 	}
-	s.ingest(l, r.Data(), true)
 }
 
 // ingestTimeout bounds the store writes of one upload.
@@ -398,13 +408,15 @@ const ingestTimeout = 30 * time.Second
 
 // ingest validates an upload [timestamp, [entry, ...]] and stores its
 // entries. Clients may upload one message per transfer; more need a link
-// that presented a valid peering key (/offer), as in the reference.
-func (s *Server) ingest(l *link.Link, data []byte, resource bool) {
+// that presented a valid peering key (/offer), as in the reference. It
+// reports whether every entry was valid and stored (or already held), so
+// that the upload may be proven.
+func (s *Server) ingest(l *link.Link, data []byte, resource bool) bool {
 	_, entries, err := lxmf.UnpackPropagationContainer(data, msgpack.Limits{MaxSize: int(s.maxUpload()) + 64, MaxItems: 1 << 16})
 	if err != nil {
 		s.log.Debug("malformed propagation upload", "error", err)
 		s.count(func(st *ServerStats) { st.Rejected++ })
-		return
+		return false
 	}
 	s.mu.Lock()
 	peer := s.validated[l.ID()]
@@ -413,7 +425,7 @@ func (s *Server) ingest(l *link.Link, data []byte, resource bool) {
 		s.log.Info("propagation upload of several messages without a peering key; closing link", "messages", len(entries))
 		s.count(func(st *ServerStats) { st.Rejected += len(entries) })
 		_ = l.Close()
-		return
+		return false
 	}
 	limit := int(s.opts.TransferLimitKB * 1000)
 	if resource && peer {
@@ -422,7 +434,7 @@ func (s *Server) ingest(l *link.Link, data []byte, resource bool) {
 	minCost := max(0, s.opts.StampCost-s.opts.StampFlexibility)
 	ctx, cancel := context.WithTimeout(context.Background(), ingestTimeout)
 	defer cancel()
-	invalid := 0
+	invalid, failed := 0, 0
 	for _, e := range entries {
 		if len(e) > limit {
 			invalid++
@@ -434,6 +446,7 @@ func (s *Server) ingest(l *link.Link, data []byte, resource bool) {
 			continue
 		}
 		if err := s.accept(ctx, pe, e); err != nil {
+			failed++
 			s.log.Warn("storing propagated message failed", "transient_id", pe.TransientID.String(), "error", err)
 		}
 	}
@@ -444,7 +457,13 @@ func (s *Server) ingest(l *link.Link, data []byte, resource bool) {
 			_ = l.Send(msgpack.Array(msgpack.Int(ErrorInvalidStamp)).Encode())
 		}
 		_ = l.Close()
+		return false
 	}
+	if failed > 0 {
+		s.log.Warn("propagation upload not fully stored; not proving it", "failed", failed, "entries", len(entries))
+		return false
+	}
+	return true
 }
 
 // accept stores one validated entry, or delivers it when it is for the

@@ -298,3 +298,46 @@ func TestAppDataRoundTrip(t *testing.T) {
 		t.Fatalf("app data %+v %q", ad, name)
 	}
 }
+
+// failStore is a Store whose Put fails while fail is set.
+type failStore struct {
+	memStore
+	fail bool
+}
+
+func (f *failStore) Put(ctx context.Context, e Entry, limit int64) (PutResult, error) {
+	if f.fail {
+		return PutResult{}, errors.New("disk full")
+	}
+	return f.memStore.Put(ctx, e, limit)
+}
+
+// TestUploadConfirmedOnlyWhenStored: ingest is the links' Confirm and
+// ConfirmResource hook, so its result decides whether an upload is
+// proven: only once every entry's stamp was valid and it was stored.
+func TestUploadConfirmedOnlyWhenStored(t *testing.T) {
+	st := &failStore{fail: true}
+	s := testServer(t, st, ServerOptions{SyncLimitKB: DefaultTransferLimitKB})
+	to, _ := identity.Generate()
+	pe := entryFor(t, to, "upload")
+	upload := lxmf.PackPropagationContainer(1.7e9, append(append([]byte{}, pe.LXMFData...), pe.Stamp...))
+	l := &link.Link{}
+	for _, resource := range []bool{false, true} {
+		if s.ingest(l, upload, resource) {
+			t.Fatalf("resource=%v: confirmed although the store failed", resource)
+		}
+	}
+	if len(st.entries) != 0 {
+		t.Fatalf("%d stored", len(st.entries))
+	}
+	st.fail = false
+	if !s.ingest(l, upload, false) || len(st.entries) != 1 {
+		t.Fatalf("not confirmed once storing works (%d stored)", len(st.entries))
+	}
+	if !s.ingest(l, upload, true) || len(st.entries) != 1 {
+		t.Fatalf("a retried upload already held: not confirmed or stored twice (%d stored)", len(st.entries))
+	}
+	if s.ingest(l, []byte{0xc1}, false) {
+		t.Fatal("malformed upload confirmed")
+	}
+}

@@ -20,15 +20,20 @@ func (r *Router) listenDirect() error {
 	if r.opts.Links == nil {
 		return nil
 	}
-	// ProveAll proves link packets as they arrive, before the Sink stores
-	// them (as the reference does); the link layer has no store-first hook.
-	err := r.opts.Links.Listen(r.dest, link.ListenConfig{ProveAll: true, Callbacks: link.Callbacks{
-		Packet: r.onLinkPacket,
-		ResourceAdvertised: func(_ *link.Link, a *link.Advertisement) bool {
-			return a.DataSize > 0 && a.DataSize <= int64(r.opts.MaxDirectSize)
+	// A message is proven only once the Sink stored it (or already had
+	// it): Confirm gates the proof of a link packet, ConfirmResource the
+	// proof of a resource, as onPacket does for opportunistic delivery.
+	err := r.opts.Links.Listen(r.dest, link.ListenConfig{
+		ProveAll:        true,
+		Confirm:         r.onLinkPacket,
+		ConfirmResource: r.onLinkResource,
+		Callbacks: link.Callbacks{
+			ResourceAdvertised: func(_ *link.Link, a *link.Advertisement) bool {
+				return a.DataSize > 0 && a.DataSize <= int64(r.opts.MaxDirectSize)
+			},
+			ResourceConcluded: r.onLinkResourceConcluded,
 		},
-		ResourceConcluded: r.onLinkResource,
-	}})
+	})
 	if err != nil {
 		return fmt.Errorf("listen for lxmf delivery links: %w", err)
 	}
@@ -40,19 +45,25 @@ func (r *Router) directLimits() msgpack.Limits {
 }
 
 // onLinkPacket handles a message in one link packet (LXMRouter.delivery_packet
-// for LINK destinations). The link layer proves the packet before this runs.
-func (r *Router) onLinkPacket(_ *link.Link, data []byte) {
-	r.deliverPacked(data, r.directLimits())
+// for LINK destinations). It is the link's Confirm hook: the packet is
+// proven only when it returns true, after the Sink stored the message.
+func (r *Router) onLinkPacket(_ *link.Link, data []byte) bool {
+	return r.deliverPacked(data, r.directLimits())
 }
 
 // onLinkResource handles a message that arrived as a resource
-// (LXMRouter.delivery_resource_concluded).
-func (r *Router) onLinkResource(_ *link.Link, res *link.Resource) {
+// (LXMRouter.delivery_resource_concluded). It is the link's
+// ConfirmResource hook: the resource is proven only when it returns true.
+func (r *Router) onLinkResource(_ *link.Link, res *link.Resource) bool {
+	return r.deliverPacked(res.Data(), r.directLimits())
+}
+
+// onLinkResourceConcluded logs inbound delivery resources that failed;
+// complete ones were handled by onLinkResource.
+func (r *Router) onLinkResourceConcluded(_ *link.Link, res *link.Resource) {
 	if res.Err() != nil {
 		r.log.Debug("lxmf delivery resource failed", "error", res.Err())
-		return
 	}
-	r.deliverPacked(res.Data(), r.directLimits())
 }
 
 func (r *Router) deliverPacked(data []byte, lim msgpack.Limits) bool {

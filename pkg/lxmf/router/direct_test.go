@@ -1,6 +1,7 @@
 package router
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +89,55 @@ func TestDirectIdleLinkClosed(t *testing.T) {
 		if l.Status().String() != "closed" {
 			t.Fatalf("link %s is %s", l.ID(), l.Status())
 		}
+	}
+}
+
+// TestDirectNoProofWhenStoreFails: a direct message, as a link packet or a
+// resource, is proven only after bob's Sink stored it; while storing fails
+// alice keeps it unproven and retries, and it is delivered once storing
+// works.
+func TestDirectNoProofWhenStoreFails(t *testing.T) {
+	for _, tc := range []struct{ name, content string }{
+		{"packet", "small"},
+		{"resource", strings.Repeat("large message over a link ", 400)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPairWith(t, false, true, Options{})
+			p.introduce()
+			p.b.sink.mu.Lock()
+			p.b.sink.fail = errors.New("disk full")
+			p.b.sink.mu.Unlock()
+			id := p.a.composeMethod(t, p.b.r.Hash(), tc.content, p.clock.Now(), lxmf.MethodDirect)
+			// A resource's sender waits out its proof timeout before the
+			// next attempt, so step until bob has seen a retry.
+			for range 40 {
+				if calls, _, _ := p.b.sink.snapshot(); calls >= 2 {
+					break
+				}
+				p.step(p.a.r.backoff(1))
+			}
+			if u := p.a.q.state(id); u.State == StateDelivered || u.State == StateFailed {
+				t.Fatalf("state %+v while bob cannot store; want unproven and retrying", u)
+			}
+			calls, stored, _ := p.b.sink.snapshot()
+			if calls < 2 || len(stored) != 0 {
+				t.Fatalf("bob: %d deliveries, %d stored; want retries and none stored", calls, len(stored))
+			}
+			p.b.sink.mu.Lock()
+			p.b.sink.fail = nil
+			p.b.sink.mu.Unlock()
+			for range 10 {
+				if p.a.q.state(id).State == StateDelivered {
+					break
+				}
+				p.step(p.a.r.backoff(p.a.q.state(id).Attempts))
+			}
+			if u := p.a.q.state(id); u.State != StateDelivered {
+				t.Fatalf("state %+v; want delivered once storing works", u)
+			}
+			if _, stored, _ := p.b.sink.snapshot(); len(stored) != 1 || string(stored[0].Message.Content) != tc.content {
+				t.Fatalf("bob stored %d messages", len(stored))
+			}
+		})
 	}
 }

@@ -8,9 +8,10 @@
 // The router keeps no message state of its own beyond receipts in flight:
 // the outbound queue is a Queue and received messages go to a Sink, both
 // defined here and implemented by the application on top of its store.
-// An opportunistic message is proven to its sender only after the Sink has
-// stored it, so its delivery proof means "persisted". Over links the link
-// layer proves packets and resources itself, just before the Sink runs.
+// A message is proven to its sender only after the Sink has stored it, so a
+// delivery proof means "persisted": opportunistic packets through the
+// transport's app-proof strategy, direct link packets and resources through
+// the link layer's Confirm and ConfirmResource hooks.
 //
 // Direct delivery runs over links when Options.Links (a link.Manager shared
 // with the node) is set: messages travel as one link packet when they fit,

@@ -144,6 +144,10 @@ type Link struct {
 	lastWin  int
 	receipts map[wire.FullHash]*PacketReceipt
 	proveAll bool
+	// confirm and confirmRes gate proofs of inbound packets and resources
+	// (ListenConfig.Confirm, ConfirmResource); they run without mu held.
+	confirm    func(*Link, []byte) bool
+	confirmRes func(*Link, *Resource) bool
 }
 
 func newLink(m *Manager, initiator bool) *Link {

@@ -48,7 +48,8 @@ type Handler struct {
 type ListenConfig struct {
 	// Callbacks are installed on every inbound link before it is proven.
 	Callbacks Callbacks
-	// Handlers are the request paths served.
+	// Handlers are the request paths served initially; RegisterHandler and
+	// DeregisterHandler change them later, for open links too.
 	Handlers []Handler
 	// MaxRequestSize caps the size of an inbound request (0: no cap beyond
 	// the manager's resource cap).
@@ -56,6 +57,23 @@ type ListenConfig struct {
 	// ProveAll proves every data packet received on inbound links
 	// (Destination.PROVE_ALL, which LXMF delivery destinations use).
 	ProveAll bool
+	// Confirm, when set with ProveAll, decides per inbound data packet
+	// (context NONE) whether it is proven: it gets the decrypted plaintext
+	// and runs synchronously on the receiving goroutine before any proof
+	// is sent, so a receiver can store the data first. false sends no
+	// proof (the sender's receipt times out and it retries, as with a lost
+	// proof). It runs without the link's lock held and may call methods of
+	// the link; it blocks that interface's inbound path, so keep it short.
+	// Callbacks.Packet still runs afterwards, whatever it returned.
+	Confirm func(l *Link, data []byte) bool
+	// ConfirmResource, when set, decides whether a completed inbound
+	// resource (one accepted by Callbacks.ResourceAdvertised, not a request
+	// or response) is proven. It runs after the whole resource is
+	// assembled and checked, before the proof of its last segment is sent
+	// and before Callbacks.ResourceConcluded; false sends no proof (the
+	// sender's resource fails and it retries later). Like Confirm it runs
+	// without the link's lock held and may call methods of the link.
+	ConfirmResource func(l *Link, r *Resource) bool
 }
 
 type listener struct {
@@ -89,6 +107,73 @@ func (m *Manager) Unlisten(d *transport.Destination) {
 	delete(m.listeners, d.Hash())
 }
 
+// RegisterHandler adds (or replaces) a request path served by a listening
+// destination (Destination.register_request_handler). It applies to links
+// already open too: handlers are looked up on each request, as the
+// reference does.
+func (m *Manager) RegisterHandler(d wire.Hash, h Handler) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ln := m.listeners[d]
+	if ln == nil {
+		return fmt.Errorf("register handler %q on %s: %w", h.Path, d, ErrNotListening)
+	}
+	m.listeners[d] = ln.with(func(hs map[wire.Hash]Handler) { hs[PathHash(h.Path)] = h })
+	return nil
+}
+
+// DeregisterHandler stops serving a request path, on open links too
+// (Destination.deregister_request_handler). It reports whether the path
+// was registered.
+func (m *Manager) DeregisterHandler(d wire.Hash, path string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ln := m.listeners[d]
+	if ln == nil {
+		return false
+	}
+	if _, ok := ln.handlers[PathHash(path)]; !ok {
+		return false
+	}
+	m.listeners[d] = ln.with(func(hs map[wire.Hash]Handler) { delete(hs, PathHash(path)) })
+	return true
+}
+
+// with returns a copy of the listener with its handlers changed by f;
+// listeners are never changed in place, so links read them without a lock
+// once they got one.
+func (ln *listener) with(f func(map[wire.Hash]Handler)) *listener {
+	hs := make(map[wire.Hash]Handler, len(ln.handlers)+1)
+	for k, v := range ln.handlers {
+		hs[k] = v
+	}
+	f(hs)
+	cp := *ln
+	cp.handlers = hs
+	cp.cfg.Handlers = make([]Handler, 0, len(hs))
+	for _, h := range hs {
+		cp.cfg.Handlers = append(cp.cfg.Handlers, h)
+	}
+	return &cp
+}
+
+// listenerFor returns the current listener of a link's destination, so
+// request handlers registered or removed after the link opened apply
+// (Link.handle_request looks them up on each request); after Unlisten the
+// link keeps the listener it was accepted with. It takes m.mu, which is
+// never held while a link's lock is taken, so it may run under l.mu.
+func (l *Link) listenerFor() *listener {
+	if l.ln == nil {
+		return nil
+	}
+	l.m.mu.Lock()
+	defer l.m.mu.Unlock()
+	if ln := l.m.listeners[l.dest]; ln != nil {
+		return ln
+	}
+	return l.ln
+}
+
 // accept validates a link request and answers it with a proof
 // (Link.validate_request, Link.prove).
 func (m *Manager) accept(ln *listener, p *wire.Packet, from transport.Interface) error {
@@ -118,6 +203,7 @@ func (m *Manager) accept(ln *listener, p *wire.Packet, from transport.Interface)
 	l.ln = ln
 	l.cb = ln.cfg.Callbacks
 	l.proveAll = ln.cfg.ProveAll
+	l.confirm, l.confirmRes = ln.cfg.Confirm, ln.cfg.ConfirmResource
 	l.peerSig = ed25519.PublicKey(append([]byte(nil), p.Data[keyHalf:wire.LinkECPubSize]...))
 	l.mtu, l.mdu = mtu, mduFor(mtu)
 	var err error

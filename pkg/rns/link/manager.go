@@ -41,6 +41,8 @@ var (
 	ErrTooManyLinks = errors.New("too many links")
 	// ErrAlreadyListening means the destination already accepts links.
 	ErrAlreadyListening = errors.New("destination already accepts links")
+	// ErrNotListening means the destination does not accept links.
+	ErrNotListening = errors.New("destination does not accept links")
 )
 
 // DefaultMaxResourceSize is the default cap on an inbound resource's data

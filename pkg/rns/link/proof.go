@@ -128,6 +128,21 @@ func (l *Link) proveLocked(hash wire.FullHash) {
 	_, _ = l.sendLocked(wire.Proof, wire.ContextNone, append(append([]byte(nil), hash[:]...), sig...), true, false)
 }
 
+// proveIf proves a received packet once its Confirm hook said yes. It
+// takes l.mu, so it runs as an effect after the receive path unlocked.
+func (l *Link) proveIf(ok bool, hash wire.FullHash) {
+	if !ok {
+		l.m.log.Debug("link packet not confirmed; not proving it", "link", l.id.String())
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.status == StatusClosed {
+		return
+	}
+	l.proveLocked(hash)
+}
+
 // packetProofLocked validates an explicit proof for an outstanding receipt
 // (PacketReceipt.validate_link_proof). Called with l.mu held.
 func (l *Link) packetProofLocked(data []byte, now time.Time) {

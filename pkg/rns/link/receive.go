@@ -137,7 +137,11 @@ func (l *Link) receive(p *wire.Packet, hash wire.FullHash, from transport.Interf
 	switch p.Context {
 	case wire.ContextNone:
 		if l.proveAll {
-			l.proveLocked(hash)
+			if confirm := l.confirm; confirm != nil {
+				fx.add(func() { l.proveIf(confirm(l, pt), hash) })
+			} else {
+				l.proveLocked(hash)
+			}
 		}
 		if cb := l.cb.Packet; cb != nil {
 			fx.add(func() { cb(l, pt) })

@@ -146,10 +146,11 @@ func (l *Link) parseRequest(packed []byte) (ts float64, ph wire.Hash, data msgpa
 
 // requestLocked handles an inbound request packet. Called with l.mu held.
 func (l *Link) requestLocked(packed []byte, id wire.Hash, fx *effects) {
-	if l.ln == nil || l.status != StatusActive {
+	ln := l.listenerFor()
+	if ln == nil || l.status != StatusActive {
 		return
 	}
-	if max := l.ln.cfg.MaxRequestSize; max > 0 && len(packed) > max {
+	if max := ln.cfg.MaxRequestSize; max > 0 && len(packed) > max {
 		return
 	}
 	l.handleRequestLocked(packed, id, fx)
@@ -163,7 +164,11 @@ func (l *Link) handleRequestLocked(packed []byte, id wire.Hash, fx *effects) {
 		l.m.log.Debug("malformed request", "link", l.id.String(), "error", err)
 		return
 	}
-	h, ok := l.ln.handlers[ph]
+	ln := l.listenerFor()
+	if ln == nil {
+		return
+	}
+	h, ok := ln.handlers[ph]
 	if !ok {
 		return
 	}

@@ -86,11 +86,12 @@ func (l *Link) advertisementLocked(pt []byte, now time.Time, fx *effects) {
 	var rr *RequestReceipt
 	switch {
 	case a.IsRequest():
-		if l.ln == nil || len(l.ln.handlers) == 0 {
+		ln := l.listenerFor()
+		if ln == nil || len(ln.handlers) == 0 {
 			l.rejectLocked(a)
 			return
 		}
-		if max := l.ln.cfg.MaxRequestSize; max > 0 && a.DataSize > int64(max) {
+		if max := ln.cfg.MaxRequestSize; max > 0 && a.DataSize > int64(max) {
 			l.rejectLocked(a)
 			return
 		}
@@ -377,8 +378,10 @@ func (r *Resource) inProgress() float64 {
 }
 
 // assembleLocked decrypts, decompresses and checks a complete segment,
-// proves it and, after the last segment, concludes the resource
-// (Resource.assemble, Resource.prove). Called with l.mu held.
+// proves it (the last segment of a plain resource only after
+// ListenConfig.ConfirmResource agreed) and, after the last segment,
+// concludes the resource (Resource.assemble, Resource.prove). Called with
+// l.mu held.
 func (r *Resource) assembleLocked(now time.Time, fx *effects) {
 	l, in := r.l, r.in
 	r.status = ResourceAssembling
@@ -414,8 +417,14 @@ func (r *Resource) assembleLocked(now time.Time, fx *effects) {
 		return
 	}
 	proof := append(append([]byte(nil), in.adv.Hash[:]...), proofHash[:]...)
-	if p, err := l.sendLocked(wire.Proof, wire.ContextResourcePRF, proof, true, false); err == nil {
-		l.cacheProof(p.Hash(), proof)
+	// The last segment of a plain resource is proven only once the
+	// receiver's ConfirmResource hook has taken the whole resource.
+	confirm := l.confirmRes
+	if r.reqID != nil || r.segIndex < r.segs {
+		confirm = nil
+	}
+	if confirm == nil {
+		l.sendResourceProofLocked(proof)
 	}
 	data := pt
 	if in.adv.HasMetadata() && in.adv.SegmentIndex == 1 {
@@ -443,6 +452,10 @@ func (r *Resource) assembleLocked(now time.Time, fx *effects) {
 	}
 	r.status = ResourceComplete
 	r.setProgress(1, fx)
+	if confirm != nil {
+		// Before finishLocked, so the hook runs before ResourceConcluded.
+		fx.add(func() { l.proveResourceIf(confirm(l, r), proof) })
+	}
 	r.finishLocked(fx)
 	switch {
 	case r.reqID != nil && r.response:
@@ -452,6 +465,30 @@ func (r *Resource) assembleLocked(now time.Time, fx *effects) {
 	case r.reqID != nil:
 		l.handleRequestLocked(r.data, identity.TruncatedHash(r.data), fx)
 	}
+}
+
+// sendResourceProofLocked sends a resource proof and caches it for cache
+// requests. Called with l.mu held.
+func (l *Link) sendResourceProofLocked(proof []byte) {
+	if p, err := l.sendLocked(wire.Proof, wire.ContextResourcePRF, proof, true, false); err == nil {
+		l.cacheProof(p.Hash(), proof)
+	}
+}
+
+// proveResourceIf sends a completed resource's proof once its
+// ConfirmResource hook said yes. It takes l.mu, so it runs as an effect
+// after the receive path unlocked.
+func (l *Link) proveResourceIf(ok bool, proof []byte) {
+	if !ok {
+		l.m.log.Debug("inbound resource not confirmed; not proving it", "link", l.id.String())
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.status == StatusClosed {
+		return
+	}
+	l.sendResourceProofLocked(proof)
 }
 
 // rejectFail tells the sender and fails the resource.
