@@ -141,7 +141,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 	msg, err := app.New(app.Options{
 		DataDir: cfg.DataDir, DisplayName: cfg.DisplayName, AnnounceAtStart: true,
 		Links: links, Logger: log.With("component", "lxmf"),
-		Router: router.Options{MaxDirectSize: maxMessage},
+		Router: router.Options{MaxDirectSize: maxMessage, MaxInboundPerPeer: cfg.MaxInboundPerMinute},
 		Propagation: app.PropagationOptions{
 			Serve:        cfg.PropagationNode,
 			StorageLimit: int64(cfg.PropagationStorageMB) << 20,

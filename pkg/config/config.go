@@ -53,6 +53,8 @@ type Config struct {
 	// MaxMessageMB bounds an inbound LXMF message (with attachments) received over a link, and any
 	// inbound Reticulum resource; larger ones are refused before they are transferred.
 	MaxMessageMB int
+	// MaxInboundPerMinute bounds opportunistic and direct messages accepted from one source per minute.
+	MaxInboundPerMinute int
 	// InitialPassword provisions the owner password on first start (from RETICLE_INITIAL_PASSWORD_FILE).
 	InitialPassword string
 }
@@ -71,6 +73,7 @@ func Default() Config {
 		PropagationStorageMB: 500,
 		PropagationStampCost: 16,
 		MaxMessageMB:         8,
+		MaxInboundPerMinute:  60,
 	}
 }
 
@@ -146,6 +149,11 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		return c, err
 	}
 	fs.IntVar(&c.MaxMessageMB, "max-message-mb", maxMsgDefault, "largest inbound message or resource in MB, 1-256 (RETICLE_MAX_MESSAGE_MB)")
+	perMinDefault, err := envInt("RETICLE_MAX_INBOUND_PER_MINUTE", c.MaxInboundPerMinute)
+	if err != nil {
+		return c, err
+	}
+	fs.IntVar(&c.MaxInboundPerMinute, "max-inbound-per-minute", perMinDefault, "messages accepted from one peer per minute, 1-100000 (RETICLE_MAX_INBOUND_PER_MINUTE)")
 	var peers listFlag
 	fs.Var(&peers, "propagation-peer", "propagation node address (32 hex digits) to peer with, repeatable (RETICLE_PROPAGATION_PEER, comma-separated)")
 
@@ -224,6 +232,9 @@ func (c Config) Validate() error {
 	}
 	if c.PropagationStorageMB < 1 || c.PropagationStorageMB > 1<<20 {
 		return fmt.Errorf("%w: --propagation-storage-mb %d must be between 1 and 1048576", ErrInvalid, c.PropagationStorageMB)
+	}
+	if c.MaxInboundPerMinute < 1 || c.MaxInboundPerMinute > 100000 {
+		return fmt.Errorf("%w: --max-inbound-per-minute %d must be between 1 and 100000", ErrInvalid, c.MaxInboundPerMinute)
 	}
 	if c.MaxMessageMB < 1 || c.MaxMessageMB > 256 {
 		return fmt.Errorf("%w: --max-message-mb %d must be between 1 and 256", ErrInvalid, c.MaxMessageMB)

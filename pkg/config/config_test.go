@@ -80,6 +80,7 @@ func TestInvalidConfigNamesTheValue(t *testing.T) {
 		{"unknown flag", []string{"--nope"}, nil, "nope"},
 		{"stray arg", []string{"extra"}, nil, `unexpected argument "extra"`},
 		{"empty data dir", []string{"--data-dir", " "}, nil, "--data-dir"},
+		{"inbound rate", []string{"--max-inbound-per-minute", "0"}, nil, "--max-inbound-per-minute 0"},
 		{"max message", []string{"--max-message-mb", "0"}, nil, "--max-message-mb 0"},
 		{"storage", []string{"--propagation-storage-mb", "0"}, nil, "--propagation-storage-mb 0"},
 		{"stamp cost", nil, map[string]string{"RETICLE_PROPAGATION_STAMP_COST": "40"}, "--propagation-stamp-cost 40"},

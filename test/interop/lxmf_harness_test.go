@@ -62,6 +62,9 @@ func startLXMFNode(t *testing.T, name string, ro router.Options, uris ...string)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if ro.MaxInboundPerPeer == 0 {
+		ro.MaxInboundPerPeer = 1 << 20 // the rate tests push far more than the default per-peer limit
+	}
 	a, err := lxapp.New(lxapp.Options{DataDir: dir, DisplayName: name, Router: ro, Links: links, Logger: testLogger(t).With("node", name)}, st, node)
 	if err != nil {
 		t.Fatal(err)

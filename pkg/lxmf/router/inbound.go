@@ -29,6 +29,10 @@ func (r *Router) onPacket(d transport.Delivery) bool {
 // accept checks a received message's signature and stamp and hands it to
 // the Sink; it reports whether the message is stored (and may be proven).
 func (r *Router) accept(m *lxmf.Message, method lxmf.Method, hops uint8) bool {
+	if method != lxmf.MethodPropagated && !r.limit.allow(m.Source, r.opts.Clock.Now()) {
+		r.log.Debug("inbound lxmf rate limit reached; not proving, the sender will retry", "source", m.Source.String())
+		return false
+	}
 	verified := false
 	if src, _, ok := r.tr.Recall(m.Source); ok {
 		if err := m.Verify(src); err != nil {

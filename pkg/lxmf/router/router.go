@@ -75,6 +75,12 @@ type Options struct {
 	// LinkIdle closes a delivery link the router opened after this long
 	// without a message (default 10 min, LXMRouter.LINK_MAX_INACTIVITY).
 	LinkIdle time.Duration
+	// MaxInboundPerPeer bounds the opportunistic and direct messages one
+	// source may deliver per minute (default 60); all sources together may
+	// deliver ten times that. Messages over the limit are not proven, so
+	// their senders retry later. Propagation syncs, which the owner starts,
+	// are not limited.
+	MaxInboundPerPeer int
 }
 
 func (o *Options) defaults() {
@@ -106,6 +112,9 @@ func (o *Options) defaults() {
 	if o.MaxDirectSize <= 0 {
 		o.MaxDirectSize = 8 << 20
 	}
+	if o.MaxInboundPerPeer <= 0 {
+		o.MaxInboundPerPeer = 60
+	}
 	if o.Limits.MaxSize <= 0 {
 		o.Limits.MaxSize = wire.MTU
 	}
@@ -135,6 +144,7 @@ type Router struct {
 	sink  Sink
 	dest  *transport.Destination
 	unsub func()
+	limit *inboundLimiter
 
 	wake  chan struct{}
 	stop  chan struct{} // closed by Close: ends receipt waiters
@@ -178,6 +188,7 @@ func New(opts Options, tr *transport.Transport, q Queue, sink Sink) (*Router, er
 	opts.defaults()
 	r := &Router{
 		opts: opts, log: opts.Logger, tr: tr, q: q, sink: sink,
+		limit:       newInboundLimiter(opts.MaxInboundPerPeer, 10*opts.MaxInboundPerPeer),
 		wake:        make(chan struct{}, 1),
 		stop:        make(chan struct{}),
 		inflight:    make(map[wire.FullHash]*flight),
