@@ -12,24 +12,8 @@ import (
 	"github.com/reticle-mesh/reticle/pkg/rns/transport"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire"
 	"github.com/reticle-mesh/reticle/pkg/store"
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // pipeIf is one end of an in-memory wire; frames wait for pump.
 type pipeIf struct {
@@ -71,7 +55,7 @@ type node struct {
 
 type net2 struct {
 	t     *testing.T
-	clock *fakeClock
+	clock *testkit.Clock
 	a, b  *node
 }
 
@@ -86,7 +70,7 @@ func openStore(t *testing.T, dir string) *store.Store {
 
 func newNet(t *testing.T) *net2 {
 	t.Helper()
-	n := &net2{t: t, clock: &fakeClock{t: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)}}
+	n := &net2{t: t, clock: testkit.NewClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))}
 	mk := func(name string) *node {
 		tid, err := identity.Generate()
 		if err != nil {
@@ -112,7 +96,7 @@ func newNet(t *testing.T) *net2 {
 
 // start builds and starts the app on the node's store and transport. The
 // router loop runs, but on the fake clock; tests drive it with step.
-func (nd *node) start(t *testing.T, clk *fakeClock, name string) {
+func (nd *node) start(t *testing.T, clk *testkit.Clock, name string) {
 	t.Helper()
 	a, err := newApp(Options{DataDir: nd.dir, DisplayName: name, Clock: clk}, nd.st, nd.tr)
 	if err != nil {

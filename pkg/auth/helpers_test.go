@@ -3,39 +3,21 @@ package auth
 import (
 	"context"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/reticle-mesh/reticle/pkg/store"
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
-// fakeClock is a settable clock for tests; nothing sleeps.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+func newFakeClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // testHash keeps argon2id cheap in tests; production parameters are checked separately.
 var testHash = HashParams{MemoryKiB: 64, Iterations: 1, Threads: 1}
 
-func newTestService(t testing.TB, mod func(*Options)) (*Service, *store.Store, *fakeClock) {
+func newTestService(t testing.TB, mod func(*Options)) (*Service, *store.Store, *testkit.Clock) {
 	t.Helper()
 	st, err := store.Open(context.Background(), store.Options{Path: filepath.Join(t.TempDir(), "reticle.db")})
 	if err != nil {

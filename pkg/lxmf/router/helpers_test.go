@@ -14,24 +14,8 @@ import (
 	"github.com/reticle-mesh/reticle/pkg/rns/link"
 	"github.com/reticle-mesh/reticle/pkg/rns/transport"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire"
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // pipeIf is one end of an in-memory wire; frames queue until pump moves
 // them, or, when async, are delivered on a fresh goroutine.
@@ -210,7 +194,7 @@ type side struct {
 // pair is two nodes joined by a pipe.
 type pair struct {
 	t     testing.TB
-	clock *fakeClock
+	clock *testkit.Clock
 	a, b  *side
 	wg    sync.WaitGroup
 }
@@ -223,7 +207,7 @@ func newPair(t testing.TB, async bool, optsB Options) *pair {
 // newPairWith optionally gives both sides a link manager (direct delivery).
 func newPairWith(t testing.TB, async, links bool, optsB Options) *pair {
 	t.Helper()
-	p := &pair{t: t, clock: &fakeClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}}
+	p := &pair{t: t, clock: testkit.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))}
 	mk := func(name string, o Options) *side {
 		tid, err := identity.Generate()
 		if err != nil {

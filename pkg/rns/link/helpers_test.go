@@ -9,24 +9,8 @@ import (
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
 	"github.com/reticle-mesh/reticle/pkg/rns/iface"
 	"github.com/reticle-mesh/reticle/pkg/rns/transport"
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // pipeIf is one end of an in-memory link; frames queue until pump moves
 // them, so delivery never happens under a transport lock.
@@ -64,7 +48,7 @@ func (f *pipeIf) Send(frame []byte) error {
 // pair is two transports and link managers joined by a pipe.
 type pair struct {
 	t      testing.TB
-	clock  *fakeClock
+	clock  *testkit.Clock
 	a, b   *Manager
 	ta, tb *transport.Transport
 	ia, ib *pipeIf
@@ -75,7 +59,7 @@ type pair struct {
 
 func newPair(t testing.TB, mtu int, bOpts Options, ln ListenConfig) *pair {
 	t.Helper()
-	clk := &fakeClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 	mk := func() *transport.Transport {
 		id, err := identity.Generate()
 		if err != nil {

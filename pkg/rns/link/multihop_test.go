@@ -9,13 +9,14 @@ import (
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
 	"github.com/reticle-mesh/reticle/pkg/rns/transport"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire/msgpack"
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 // TestLinkThroughTransportNode establishes a link across a Reticle
 // transport node (A - T - B): the request travels in transport (HEADER_2),
 // T validates and relays the proof, and link traffic follows T's link table.
 func TestLinkThroughTransportNode(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 	mk := func(tm bool) *transport.Transport {
 		id, _ := identity.Generate()
 		tr, err := transport.New(transport.Options{Identity: id, Clock: clk, Transport: tm, Rand: func() float64 { return 0 }})

@@ -8,25 +8,11 @@ import (
 
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
 	"github.com/reticle-mesh/reticle/pkg/rns/iface"
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+func newFakeClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 // fakeIf is one end of an in-memory link. Frames queue until the testNet
@@ -77,7 +63,7 @@ func (f *fakeIf) take() [][]byte {
 
 type testNet struct {
 	t     testing.TB
-	clock *fakeClock
+	clock *testkit.Clock
 	links []*fakeIf
 }
 
