@@ -114,7 +114,7 @@ func TestQueuedMessageSurvivesRestart(t *testing.T) {
 	n.step(0)
 	bob := n.b.app.Identity(ctx).Address
 	// Bob's side is cut: the message is sent but never proven.
-	n.a.pipe.setDrop(true)
+	n.a.pipe.SetDrop(true)
 	m, err := n.a.app.Send(ctx, SendRequest{To: bob, Content: "persistent"})
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestQueuedMessageSurvivesRestart(t *testing.T) {
 	if n.a.app.Identity(ctx).Address == "" {
 		t.Fatal("no identity after restart")
 	}
-	n.a.pipe.setDrop(false)
+	n.a.pipe.SetDrop(false)
 	n.step(30 * time.Second)
 	ms, err := n.a.app.ListMessages(ctx, bob)
 	if err != nil || len(ms) != 1 || ms[0].ID != m.ID || ms[0].State != store.StateDelivered {

@@ -3,51 +3,19 @@ package app
 import (
 	"context"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
-	"github.com/reticle-mesh/reticle/pkg/rns/iface"
 	"github.com/reticle-mesh/reticle/pkg/rns/transport"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire"
 	"github.com/reticle-mesh/reticle/pkg/store"
 	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
-// pipeIf is one end of an in-memory wire; frames wait for pump.
-type pipeIf struct {
-	name string
-	peer *pipeIf
-	tr   *transport.Transport
-
-	mu   sync.Mutex
-	out  [][]byte
-	drop bool
-}
-
-func (f *pipeIf) Name() string                { return f.name }
-func (f *pipeIf) Start(context.Context) error { return nil }
-func (f *pipeIf) Close() error                { return nil }
-func (f *pipeIf) MTU() int                    { return wire.MTU }
-func (f *pipeIf) Bitrate() int                { return 0 }
-func (f *pipeIf) Stats() iface.Stats          { return iface.Stats{Name: f.name} }
-func (f *pipeIf) Parent() iface.Interface     { return nil }
-func (f *pipeIf) State() iface.State          { return iface.StateUp }
-func (f *pipeIf) setDrop(d bool)              { f.mu.Lock(); f.drop = d; f.mu.Unlock() }
-func (f *pipeIf) take() [][]byte              { f.mu.Lock(); defer f.mu.Unlock(); o := f.out; f.out = nil; return o }
-func (f *pipeIf) Send(frame []byte) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.drop {
-		f.out = append(f.out, append([]byte(nil), frame...))
-	}
-	return nil
-}
-
 type node struct {
 	tr   *transport.Transport
-	pipe *pipeIf
+	pipe *testkit.Pipe
 	st   *store.Store
 	app  *App
 	dir  string
@@ -81,14 +49,14 @@ func newNet(t *testing.T) *net2 {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = tr.Close() })
-		nd := &node{tr: tr, pipe: &pipeIf{name: name, tr: tr}, dir: t.TempDir()}
+		nd := &node{tr: tr, pipe: testkit.NewPipe(name, wire.MTU), dir: t.TempDir()}
 		nd.st = openStore(t, nd.dir)
 		t.Cleanup(func() { _ = nd.st.Close() })
 		nd.start(t, n.clock, name)
 		return nd
 	}
 	n.a, n.b = mk("alice"), mk("bob")
-	n.a.pipe.peer, n.b.pipe.peer = n.b.pipe, n.a.pipe
+	testkit.Connect(n.a.pipe, n.b.pipe)
 	n.a.tr.Attach(n.a.pipe)
 	n.b.tr.Attach(n.b.pipe)
 	return n
@@ -111,7 +79,7 @@ func (nd *node) start(t *testing.T, clk *testkit.Clock, name string) {
 
 func (n *net2) pump() {
 	for range 10_000 {
-		fa, fb := n.a.pipe.take(), n.b.pipe.take()
+		fa, fb := n.a.pipe.Take(), n.b.pipe.Take()
 		if len(fa) == 0 && len(fb) == 0 {
 			return
 		}

@@ -54,7 +54,7 @@ func TestDirectDelivered(t *testing.T) {
 func TestDirectFailsWithoutLink(t *testing.T) {
 	p := newPairWith(t, false, true, Options{})
 	p.introduce()
-	p.b.pipe.setDrop(true) // bob never answers the link request
+	p.b.pipe.SetDrop(true) // bob never answers the link request
 	id := p.a.composeMethod(t, p.b.r.Hash(), "nobody home", p.clock.Now(), lxmf.MethodDirect)
 	for i := range 40 {
 		p.step(30 * time.Second)

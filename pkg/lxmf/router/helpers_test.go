@@ -10,55 +10,11 @@ import (
 
 	"github.com/reticle-mesh/reticle/pkg/lxmf"
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
-	"github.com/reticle-mesh/reticle/pkg/rns/iface"
 	"github.com/reticle-mesh/reticle/pkg/rns/link"
 	"github.com/reticle-mesh/reticle/pkg/rns/transport"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire"
 	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
-
-// pipeIf is one end of an in-memory wire; frames queue until pump moves
-// them, or, when async, are delivered on a fresh goroutine.
-type pipeIf struct {
-	name  string
-	peer  *pipeIf
-	tr    *transport.Transport
-	async bool
-	wg    *sync.WaitGroup
-
-	mu   sync.Mutex
-	out  [][]byte
-	drop bool
-}
-
-func (f *pipeIf) Name() string                { return f.name }
-func (f *pipeIf) Start(context.Context) error { return nil }
-func (f *pipeIf) Close() error                { return nil }
-func (f *pipeIf) MTU() int                    { return wire.MTU }
-func (f *pipeIf) Bitrate() int                { return 0 }
-func (f *pipeIf) Stats() iface.Stats          { return iface.Stats{Name: f.name} }
-func (f *pipeIf) Parent() iface.Interface     { return nil }
-func (f *pipeIf) State() iface.State          { return iface.StateUp }
-func (f *pipeIf) setDrop(d bool)              { f.mu.Lock(); f.drop = d; f.mu.Unlock() }
-func (f *pipeIf) take() [][]byte              { f.mu.Lock(); defer f.mu.Unlock(); o := f.out; f.out = nil; return o }
-func (f *pipeIf) Send(frame []byte) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.drop {
-		return nil
-	}
-	fr := append([]byte(nil), frame...)
-	if f.async {
-		f.wg.Add(1)
-		go func() {
-			defer f.wg.Done()
-			f.peer.tr.Inbound(f.peer, fr)
-		}()
-		return nil
-	}
-	f.out = append(f.out, fr)
-	return nil
-}
 
 // memQueue is an in-memory Queue.
 type memQueue struct {
@@ -187,7 +143,7 @@ type side struct {
 	q     *memQueue
 	sink  *memSink
 	id    *identity.Identity
-	pipe  *pipeIf
+	pipe  *testkit.Pipe
 	links *link.Manager
 }
 
@@ -227,7 +183,7 @@ func newPairWith(t testing.TB, async, links bool, optsB Options) *pair {
 			t.Fatal(err)
 		}
 		s := &side{tr: tr, q: newMemQueue(), sink: newMemSink(), id: lid}
-		s.pipe = &pipeIf{name: name, tr: tr, async: async, wg: &p.wg}
+		s.pipe = testkit.NewPipe(name, wire.MTU)
 		o.Identity, o.DisplayName, o.Clock = lid, name, rclk
 		if links {
 			if s.links, err = link.New(link.Options{Transport: tr, Clock: clk}); err != nil {
@@ -244,7 +200,11 @@ func newPairWith(t testing.TB, async, links bool, optsB Options) *pair {
 		return s
 	}
 	p.a, p.b = mk("alice", Options{}), mk("bob", optsB)
-	p.a.pipe.peer, p.b.pipe.peer = p.b.pipe, p.a.pipe
+	testkit.Connect(p.a.pipe, p.b.pipe)
+	if async {
+		p.a.pipe.DeliverAsync(&p.wg, func(f []byte) { p.b.tr.Inbound(p.b.pipe, f) })
+		p.b.pipe.DeliverAsync(&p.wg, func(f []byte) { p.a.tr.Inbound(p.a.pipe, f) })
+	}
 	p.a.tr.Attach(p.a.pipe)
 	p.b.tr.Attach(p.b.pipe)
 	t.Cleanup(p.wg.Wait)
@@ -254,7 +214,7 @@ func newPairWith(t testing.TB, async, links bool, optsB Options) *pair {
 // pump moves frames both ways until nothing is left.
 func (p *pair) pump() {
 	for range 10_000 {
-		fa, fb := p.a.pipe.take(), p.b.pipe.take()
+		fa, fb := p.a.pipe.Take(), p.b.pipe.Take()
 		if len(fa) == 0 && len(fb) == 0 {
 			return
 		}

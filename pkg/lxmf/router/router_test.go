@@ -70,7 +70,7 @@ func TestRetryKeepsMessageID(t *testing.T) {
 	p.introduce()
 	// Bob's replies (proofs) are lost: alice must retry, bob must see the
 	// same message again and store it once.
-	p.b.pipe.setDrop(true)
+	p.b.pipe.SetDrop(true)
 	id := p.a.compose(t, p.b.r.Hash(), "again", p.clock.Now())
 	p.step(0)
 	if u := p.a.q.state(id); u.State != StateSent || u.Attempts != 1 {
@@ -85,7 +85,7 @@ func TestRetryKeepsMessageID(t *testing.T) {
 	if u := p.a.q.state(id); u.State != StateSent || u.Attempts != 2 {
 		t.Fatalf("after retry wait: %+v", u)
 	}
-	p.b.pipe.setDrop(false)
+	p.b.pipe.SetDrop(false)
 	p.step(p.a.r.backoff(2))
 	if u := p.a.q.state(id); u.State != StateDelivered || u.Attempts != 3 {
 		t.Fatalf("after third attempt: %+v", u)
@@ -150,7 +150,7 @@ func TestFailsWhenRecipientUnknown(t *testing.T) {
 func TestFailsAfterMaxAge(t *testing.T) {
 	p := newPair(t, false, Options{})
 	p.introduce()
-	p.b.pipe.setDrop(true)
+	p.b.pipe.SetDrop(true)
 	id := p.a.compose(t, p.b.r.Hash(), "old", p.clock.Now())
 	p.step(0)
 	p.step(2 * time.Hour)

@@ -1,49 +1,13 @@
 package link
 
 import (
-	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
-	"github.com/reticle-mesh/reticle/pkg/rns/iface"
 	"github.com/reticle-mesh/reticle/pkg/rns/transport"
 	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
-
-// pipeIf is one end of an in-memory link; frames queue until pump moves
-// them, so delivery never happens under a transport lock.
-type pipeIf struct {
-	name string
-	mtu  int
-	peer *pipeIf
-	tr   *transport.Transport
-
-	mu   sync.Mutex
-	out  [][]byte
-	drop bool
-}
-
-func (f *pipeIf) Name() string                { return f.name }
-func (f *pipeIf) Start(context.Context) error { return nil }
-func (f *pipeIf) Close() error                { return nil }
-func (f *pipeIf) MTU() int                    { return f.mtu }
-func (f *pipeIf) Bitrate() int                { return 0 }
-func (f *pipeIf) Stats() iface.Stats          { return iface.Stats{Name: f.name} }
-func (f *pipeIf) Parent() iface.Interface     { return nil }
-func (f *pipeIf) State() iface.State          { return iface.StateUp }
-func (f *pipeIf) setDrop(d bool)              { f.mu.Lock(); f.drop = d; f.mu.Unlock() }
-func (f *pipeIf) take() [][]byte              { f.mu.Lock(); defer f.mu.Unlock(); o := f.out; f.out = nil; return o }
-func (f *pipeIf) Send(frame []byte) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.drop {
-		return nil
-	}
-	f.out = append(f.out, append([]byte(nil), frame...))
-	return nil
-}
 
 // pair is two transports and link managers joined by a pipe.
 type pair struct {
@@ -51,7 +15,7 @@ type pair struct {
 	clock  *testkit.Clock
 	a, b   *Manager
 	ta, tb *transport.Transport
-	ia, ib *pipeIf
+	ia, ib *testkit.Pipe
 	dest   *transport.Destination
 	destID *identity.Identity
 	frames int
@@ -72,9 +36,9 @@ func newPair(t testing.TB, mtu int, bOpts Options, ln ListenConfig) *pair {
 		return tr
 	}
 	p := &pair{t: t, clock: clk, ta: mk(), tb: mk()}
-	p.ia = &pipeIf{name: "a", mtu: mtu, tr: p.ta}
-	p.ib = &pipeIf{name: "b", mtu: mtu, tr: p.tb}
-	p.ia.peer, p.ib.peer = p.ib, p.ia
+	p.ia = testkit.NewPipe("a", mtu)
+	p.ib = testkit.NewPipe("b", mtu)
+	testkit.Connect(p.ia, p.ib)
 	p.ta.Attach(p.ia)
 	p.tb.Attach(p.ib)
 	var err error
@@ -105,7 +69,7 @@ func newPair(t testing.TB, mtu int, bOpts Options, ln ListenConfig) *pair {
 // pump moves frames both ways until no side has anything to send.
 func (p *pair) pump() {
 	for range 1_000_000 {
-		fa, fb := p.ia.take(), p.ib.take()
+		fa, fb := p.ia.Take(), p.ib.Take()
 		if len(fa) == 0 && len(fb) == 0 {
 			return
 		}

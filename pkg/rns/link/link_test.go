@@ -172,7 +172,7 @@ func TestRequestResponse(t *testing.T) {
 
 func TestEstablishmentTimeout(t *testing.T) {
 	p := newPair(t, 500, Options{}, ListenConfig{})
-	p.ib.setDrop(true)
+	p.ib.SetDrop(true)
 	la, err := p.a.Open(p.dest.Hash(), Callbacks{})
 	if err != nil {
 		t.Fatal(err)
@@ -206,8 +206,8 @@ func TestKeepaliveAndStale(t *testing.T) {
 		t.Fatalf("status %s/%s with keepalives flowing", la.Status(), lb.Status())
 	}
 	// Cut the medium: both ends go stale, then time out.
-	p.ia.setDrop(true)
-	p.ib.setDrop(true)
+	p.ia.SetDrop(true)
+	p.ib.SetDrop(true)
 	for range 3 {
 		p.advance(ka)
 	}
@@ -267,13 +267,13 @@ func TestPacketProofs(t *testing.T) {
 		}
 	})
 	t.Run("forged proof refused", func(t *testing.T) {
-		p.ib.setDrop(true)
+		p.ib.SetDrop(true)
 		r, err := la.SendWithReceipt([]byte("lost"), time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
 		p.pump()
-		p.ib.setDrop(false)
+		p.ib.SetDrop(false)
 		if r.Delivered() {
 			t.Fatal("proof was not dropped")
 		}

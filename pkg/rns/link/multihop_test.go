@@ -26,22 +26,23 @@ func TestLinkThroughTransportNode(t *testing.T) {
 		return tr
 	}
 	ta, tt, tb := mk(false), mk(true), mk(false)
-	a1 := &pipeIf{name: "a1", mtu: 500}
-	t1 := &pipeIf{name: "t1", mtu: 500}
-	t2 := &pipeIf{name: "t2", mtu: 500}
-	b2 := &pipeIf{name: "b2", mtu: 500}
-	a1.peer, t1.peer, t2.peer, b2.peer = t1, a1, b2, t2
-	owner := map[*pipeIf]*transport.Transport{a1: ta, t1: tt, t2: tt, b2: tb}
+	a1 := testkit.NewPipe("a1", 500)
+	t1 := testkit.NewPipe("t1", 500)
+	t2 := testkit.NewPipe("t2", 500)
+	b2 := testkit.NewPipe("b2", 500)
+	testkit.Connect(a1, t1)
+	testkit.Connect(t2, b2)
+	owner := map[*testkit.Pipe]*transport.Transport{a1: ta, t1: tt, t2: tt, b2: tb}
 	for i, tr := range owner {
 		tr.Attach(i)
 	}
 	pump := func() {
 		for range 100000 {
 			moved := false
-			for _, i := range []*pipeIf{a1, t1, t2, b2} {
-				for _, f := range i.take() {
+			for _, i := range []*testkit.Pipe{a1, t1, t2, b2} {
+				for _, f := range i.Take() {
 					moved = true
-					owner[i.peer].Inbound(i.peer, f)
+					owner[i.Peer()].Inbound(i.Peer(), f)
 				}
 			}
 			if !moved {

@@ -123,7 +123,7 @@ func TestResourceCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Deliver only the advertisement and the first request.
-	p.tb.Inbound(p.ib, p.ia.take()[0])
+	p.tb.Inbound(p.ib, p.ia.Take()[0])
 	if len(lb.incoming) != 1 {
 		t.Fatal("receiver did not accept")
 	}
@@ -150,13 +150,13 @@ func TestResourceRetriesLostParts(t *testing.T) {
 	}
 	// Drop every third frame from the sender for a while.
 	for round := 0; round < 200 && !closed(r.Done()); round++ {
-		for k, f := range p.ia.take() {
+		for k, f := range p.ia.Take() {
 			if round < 20 && k%3 == 2 {
 				continue
 			}
 			p.tb.Inbound(p.ib, f)
 		}
-		for _, f := range p.ib.take() {
+		for _, f := range p.ib.Take() {
 			p.ta.Inbound(p.ia, f)
 		}
 		p.clock.Advance(500 * time.Millisecond)
@@ -196,7 +196,7 @@ func TestResourceWindow(t *testing.T) {
 	}
 	// Each exchange takes 1 ms of fake time: about 460 kB/s, a fast link.
 	for round := 0; round < 5000 && !closed(r.Done()); round++ {
-		fa, fb := p.ia.take(), p.ib.take()
+		fa, fb := p.ia.Take(), p.ib.Take()
 		p.clock.Advance(time.Millisecond)
 		for _, f := range fa {
 			p.tb.Inbound(p.ib, f)
@@ -214,7 +214,7 @@ func TestResourceWindow(t *testing.T) {
 			for range 6 {
 				p.clock.Advance(2 * time.Second)
 				p.b.RunJobs()
-				p.ib.take()
+				p.ib.Take()
 				observe()
 			}
 			if cur >= before {
