@@ -179,12 +179,17 @@ func (a *App) Send(ctx context.Context, req SendRequest) (Message, error) {
 		State: store.StateQueued, Method: methodName(method), NextAttemptAt: now.UnixMilli(),
 		CreatedAt: now.UTC(),
 	}
-	if _, err := a.st.InsertMessage(ctx, row); err != nil {
-		return Message{}, fmt.Errorf("send: %w", err)
-	}
-	stored, err := a.st.GetMessage(ctx, row.MessageID, store.DirectionOut)
+	inserted, err := a.st.InsertMessage(ctx, row)
 	if err != nil {
 		return Message{}, fmt.Errorf("send: %w", err)
+	}
+	// Answer with the row as stored, queued. Re-reading it raced with the router loop, which may
+	// already be sending it; only an identical message stored earlier is read back.
+	stored := *row
+	if !inserted {
+		if stored, err = a.st.GetMessage(ctx, row.MessageID, store.DirectionOut); err != nil {
+			return Message{}, fmt.Errorf("send: %w", err)
+		}
 	}
 	a.r.Wake()
 	v := messageView(stored)
