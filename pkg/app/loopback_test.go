@@ -33,12 +33,17 @@ func startLoopNodeLinks(tb testing.TB, name string, withLinks bool, uris ...stri
 
 func startLoopNodeOpts(tb testing.TB, name string, withLinks bool, opts Options, uris ...string) *loopNode {
 	tb.Helper()
-	dir := tb.TempDir()
+	return startLoopNodeIn(tb, tb.TempDir(), name, withLinks, opts, uris...)
+}
+
+// startLoopNodeIn starts a node whose data lives in dir, so a test can stop and restart it.
+func startLoopNodeIn(tb testing.TB, dir, name string, withLinks bool, opts Options, uris ...string) *loopNode {
+	tb.Helper()
 	st, err := store.Open(context.Background(), store.Options{Path: filepath.Join(dir, "reticle.db")})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	node, err := rns.New(rns.Options{DataDir: dir, Interfaces: uris, ReconnectMin: 50 * time.Millisecond, ReconnectMax: time.Second})
+	node, err := rns.New(rns.Options{DataDir: dir, Interfaces: uris, ReconnectMin: 50 * time.Millisecond, ReconnectMax: 500 * time.Millisecond})
 	if err != nil {
 		tb.Fatal(err)
 	}

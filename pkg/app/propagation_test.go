@@ -2,15 +2,12 @@ package app
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/reticle-mesh/reticle/pkg/lxmf"
 	"github.com/reticle-mesh/reticle/pkg/lxmf/propnode"
-	"github.com/reticle-mesh/reticle/pkg/rns"
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
-	"github.com/reticle-mesh/reticle/pkg/rns/link"
 	"github.com/reticle-mesh/reticle/pkg/store"
 )
 
@@ -138,29 +135,7 @@ func TestPropagationLoopback(t *testing.T) {
 // a test can restart a node.
 func startLoopNodeDir(tb testing.TB, dir, name string, opts Options, uris ...string) *loopNode {
 	tb.Helper()
-	st, err := store.Open(context.Background(), store.Options{Path: filepath.Join(dir, "reticle.db")})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	node, err := rns.New(rns.Options{DataDir: dir, Interfaces: uris, ReconnectMin: 50 * time.Millisecond, ReconnectMax: 500 * time.Millisecond})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	n := &loopNode{st: st, node: node}
-	if n.links, err = link.New(link.Options{Transport: node.Transport()}); err != nil {
-		tb.Fatal(err)
-	}
-	opts.DataDir, opts.DisplayName, opts.Links = dir, name, n.links
-	if n.app, err = New(opts, st, node); err != nil {
-		tb.Fatal(err)
-	}
-	ctx := context.Background()
-	for _, s := range []func(context.Context) error{node.Start, n.links.Start, n.app.Start} {
-		if err := s(ctx); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	return n
+	return startLoopNodeIn(tb, dir, name, true, opts, uris...)
 }
 
 // TestPropagationRestart: a hosted node and its client both restart; the
