@@ -24,7 +24,7 @@ import (
 
 // runServe starts the appliance and blocks until ctx is cancelled (SIGINT/SIGTERM), then stops it.
 func runServe(ctx context.Context, args []string, io stdio) int {
-	cfg, err := config.Load(args, io.getenv, io.err)
+	cfg, err := config.LoadFor(buildinfo.IsDev(), args, io.getenv, io.err)
 	if err != nil {
 		fmt.Fprintf(io.err, "reticle: %v\n", err)
 		return 2

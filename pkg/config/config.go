@@ -59,15 +59,25 @@ type Config struct {
 	InitialPassword string
 }
 
-// Default returns the configuration used when nothing is set: the UI on 127.0.0.1:8000 and the data in
-// ./reticle-data.
-func Default() Config {
+// Default returns the configuration a development build uses when nothing is set: the UI on
+// 127.0.0.1:8000, the data in ./reticle-data and --verify=warn. See [DefaultFor] for release builds.
+func Default() Config { return DefaultFor(true) }
+
+// DefaultFor returns the defaults for a development build (dev true) or a release build, whose version
+// was stamped in at link time (dev false). The two differ only in the verify mode: a release build
+// defaults to enforce, so a binary with a missing, foreign-key or tampered manifest refuses to start
+// unless the owner asks for warn; only development builds, which carry no manifest, default to warn.
+func DefaultFor(dev bool) Config {
+	verify := VerifyEnforce
+	if dev {
+		verify = VerifyWarn
+	}
 	return Config{
 		Listen:      "127.0.0.1:8000",
 		DataDir:     "reticle-data",
 		LogLevel:    "info",
 		LogFormat:   "text",
-		Verify:      VerifyWarn,
+		Verify:      verify,
 		DisplayName: "Reticle",
 
 		PropagationStorageMB: 500,
@@ -77,10 +87,17 @@ func Default() Config {
 	}
 }
 
-// Load parses args (without the program and subcommand names) over the environment given by getenv.
-// Errors are one line and name the bad flag or variable.
+// Load parses args (without the program and subcommand names) over the environment given by getenv,
+// starting from the development-build defaults ([Default]). Errors are one line and name the bad flag
+// or variable.
 func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
-	c := Default()
+	return LoadFor(true, args, getenv, stderr)
+}
+
+// LoadFor is [Load] starting from [DefaultFor](dev): `reticle serve` passes whether the running binary
+// is a development build.
+func LoadFor(dev bool, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	c := DefaultFor(dev)
 	var proxies, ifaces listFlag
 	var rawProxies []string
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)

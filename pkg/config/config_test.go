@@ -139,3 +139,36 @@ func TestInitialPasswordFile(t *testing.T) {
 		t.Fatal("missing secret file must be an error")
 	}
 }
+
+func TestVerifyDefaultByBuild(t *testing.T) {
+	tests := []struct {
+		name string
+		dev  bool
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{name: "release build enforces", dev: false, want: VerifyEnforce},
+		{name: "dev build warns", dev: true, want: VerifyWarn},
+		{name: "release build, env asks warn", dev: false, env: map[string]string{"RETICLE_VERIFY": "warn"}, want: VerifyWarn},
+		{name: "release build, flag asks off", dev: false, args: []string{"--verify", "off"}, want: VerifyOff},
+		{name: "dev build, env asks enforce", dev: true, env: map[string]string{"RETICLE_VERIFY": "enforce"}, want: VerifyEnforce},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := DefaultFor(tc.dev).Verify; tc.env == nil && tc.args == nil && got != tc.want {
+				t.Fatalf("DefaultFor(%v).Verify = %q, want %q", tc.dev, got, tc.want)
+			}
+			c, err := LoadFor(tc.dev, tc.args, env(tc.env), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Verify != tc.want {
+				t.Fatalf("Verify = %q, want %q", c.Verify, tc.want)
+			}
+		})
+	}
+	if Default().Verify != VerifyWarn {
+		t.Fatalf("Default (development build) verify = %q", Default().Verify)
+	}
+}
