@@ -1,9 +1,6 @@
 package web
 
 import (
-	"encoding/json"
-	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -54,20 +51,6 @@ type attemptJSON struct {
 	UserAgent string    `json:"user_agent"`
 	Path      string    `json:"path"`
 	Outcome   string    `json:"outcome"`
-}
-
-// decodeJSON reads a small JSON body. Only application/json is accepted, which also keeps plain
-// cross-site HTML forms away from the auth endpoints.
-func decodeJSON(c echo.Context, v any) error {
-	mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
-	if err != nil || mt != echo.MIMEApplicationJSON {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send application/json"}
-	}
-	dec := json.NewDecoder(io.LimitReader(c.Request().Body, maxAuthBody))
-	if err := dec.Decode(v); err != nil {
-		return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed JSON body"}
-	}
-	return nil
 }
 
 // authStatus tells the UI whether setup is needed and whether the caller is logged in; for a cookie

@@ -2,10 +2,7 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -107,29 +104,6 @@ func (s *Server) postMessage(c echo.Context) error {
 		return messagingError(err)
 	}
 	return c.JSON(http.StatusAccepted, msg)
-}
-
-// decodeStrictJSON reads one JSON object of at most limit bytes, refusing unknown fields so that a
-// misspelt field is an error rather than silently ignored.
-func decodeStrictJSON(c echo.Context, v any, limit int64) error {
-	mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
-	if err != nil || mt != echo.MIMEApplicationJSON {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send application/json"}
-	}
-	body := http.MaxBytesReader(c.Response(), c.Request().Body, limit)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "request body too large"}
-		}
-		return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed JSON body or unknown field"}
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "one JSON object expected"}
-	}
-	return nil
 }
 
 // messagingError maps the app's input errors to 400 (or 503 when nothing could be sent); anything else
