@@ -142,6 +142,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 		DataDir: cfg.DataDir, DisplayName: cfg.DisplayName, AnnounceAtStart: true,
 		Links: links, Logger: log.With("component", "lxmf"),
 		Router: router.Options{MaxDirectSize: maxMessage, MaxInboundPerPeer: cfg.MaxInboundPerMinute},
+		Budget: budgetOptions(cfg),
 		Propagation: app.PropagationOptions{
 			Serve:        cfg.PropagationNode,
 			StorageLimit: int64(cfg.PropagationStorageMB) << 20,
@@ -169,7 +170,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 		Listen:         cfg.Listen,
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         log.With("component", "web"),
-	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc, Messaging: msg})
+	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc, Messaging: msg, Storage: msg})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
