@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,6 +27,10 @@ import (
 // runServe starts the appliance and blocks until ctx is cancelled (SIGINT/SIGTERM), then stops it.
 func runServe(ctx context.Context, args []string, io stdio) int {
 	cfg, err := config.Load(args, io.getenv, io.err)
+	if errors.Is(err, flag.ErrHelp) {
+		// The flag set already printed the usage; asking for help is not an error.
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintf(io.err, "reticle: %v\n", err)
 		return 2
