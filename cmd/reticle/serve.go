@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,6 +27,10 @@ import (
 // runServe starts the appliance and blocks until ctx is cancelled (SIGINT/SIGTERM), then stops it.
 func runServe(ctx context.Context, args []string, io stdio) int {
 	cfg, err := config.LoadFor(buildinfo.IsDev(), args, io.getenv, io.err)
+	if errors.Is(err, flag.ErrHelp) {
+		// The flag set already printed the usage; asking for help is not an error.
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintf(io.err, "reticle: %v\n", err)
 		return 2
@@ -142,6 +148,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 		DataDir: cfg.DataDir, DisplayName: cfg.DisplayName, AnnounceAtStart: true,
 		Links: links, Logger: log.With("component", "lxmf"),
 		Router: router.Options{MaxDirectSize: maxMessage, MaxInboundPerPeer: cfg.MaxInboundPerMinute},
+		Budget: budgetOptions(cfg),
 		Propagation: app.PropagationOptions{
 			Serve:        cfg.PropagationNode,
 			StorageLimit: int64(cfg.PropagationStorageMB) << 20,
@@ -169,7 +176,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 		Listen:         cfg.Listen,
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         log.With("component", "web"),
-	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc, Messaging: msg})
+	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc, Messaging: msg, Storage: msg})
 	if err != nil {
 		_ = st.Close()
 		return nil, err

@@ -116,6 +116,20 @@ func TestInvalidConfigExitsWithOneLine(t *testing.T) {
 	}
 }
 
+func TestServeHelpExitsZeroWithoutError(t *testing.T) {
+	for _, arg := range []string{"--help", "-h"} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), []string{"serve", arg}, testStdio(&out, &errb, nil))
+		all := out.String() + errb.String()
+		if code != 0 {
+			t.Fatalf("%s: exit %d, output %q", arg, code, all)
+		}
+		if !strings.Contains(all, "-interface") || strings.Contains(all, "invalid configuration") || strings.Contains(all, "help requested") {
+			t.Fatalf("%s: output %q", arg, all)
+		}
+	}
+}
+
 func TestVersionAndUnknownCommand(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"version"}, testStdio(&out, &errb, nil)); code != 0 || !strings.HasPrefix(out.String(), "reticle ") {

@@ -50,6 +50,9 @@ type Options struct {
 	// Propagation configures propagation nodes (client side on whenever
 	// Links is set; Propagation.Serve hosts a node).
 	Propagation PropagationOptions
+	// Budget bounds the bytes inbound messages may take (budget.go); the
+	// low-disk watermark and reserve file need DataDir.
+	Budget BudgetOptions
 	// Logger defaults to a discarding logger.
 	Logger *slog.Logger
 	// Clock defaults to the system clock.
@@ -69,6 +72,7 @@ type App struct {
 	r      *router.Router
 	prop   *propagation
 	events *Broker
+	budget *budget
 
 	mu      sync.Mutex
 	started bool
@@ -109,7 +113,9 @@ func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error
 		}
 	}
 	a := &App{opts: opts, log: opts.Logger, st: st, tr: tr, events: NewBroker()}
+	a.budget = newBudget(opts.Budget, opts.DataDir, st, opts.Logger.With("component", "budget"), opts.Clock)
 	ro := opts.Router
+	ro.AdmitResource = a.budget.admitResource
 	ro.Identity, ro.DisplayName, ro.StampCost = id, opts.DisplayName, opts.StampCost
 	ro.Clock, ro.Logger = opts.Clock, opts.Logger.With("component", "lxmf")
 	if opts.Links != nil {
@@ -138,6 +144,9 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	if a.started {
 		return router.ErrStarted
+	}
+	if err := a.budget.start(ctx); err != nil {
+		return fmt.Errorf("start app: %w", err)
 	}
 	peers, err := a.st.ListPeers(ctx, 0)
 	if err != nil {
@@ -213,3 +222,6 @@ func (a *App) Announce(context.Context) error {
 	}
 	return nil
 }
+
+// Storage reports the storage budget, free space and refusal counters.
+func (a *App) Storage(ctx context.Context) StorageInfo { return a.budget.info(ctx) }

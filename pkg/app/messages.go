@@ -133,6 +133,9 @@ func methodFromName(s string) lxmf.Method {
 // router: the message is persisted before any network I/O, and its id is
 // fixed, so retries never make a second message.
 func (a *App) Send(ctx context.Context, req SendRequest) (Message, error) {
+	if err := a.budget.admitSend(); err != nil {
+		return Message{}, err
+	}
 	dest, err := ParseAddress(req.To)
 	if err != nil {
 		return Message{}, err

@@ -80,6 +80,9 @@ type sink struct{ a *App }
 var _ router.Sink = sink{}
 
 func (s sink) Deliver(ctx context.Context, in router.Inbound) error {
+	if err := s.a.budget.admitInbound(ctx, in); err != nil {
+		return err
+	}
 	m := in.Message
 	row := &store.Message{
 		MessageID: m.ID.String(), Direction: store.DirectionIn, Peer: m.Source.String(),

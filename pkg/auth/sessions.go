@@ -80,11 +80,19 @@ func (s *Service) createSession(ctx context.Context, cl Client, now time.Time) (
 	}
 	row := &store.Session{PublicID: pid, SecretHash: sha256Hex(secret), CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.opts.SessionMax), IP: clip(cl.IP, 64), UserAgent: clip(cl.UserAgent, 256)}
-	if err := s.st.CreateSession(ctx, row); err != nil {
+	err = s.st.CreateSession(ctx, row)
+	if errors.Is(err, store.ErrStorageFull) {
+		// The store's full hook has released the data dir's space reserve by now: one retry, so a
+		// login on a full disk gets the few pages it needs.
+		row.ID = 0
+		err = s.st.CreateSession(ctx, row)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
 	if err := s.st.PruneSessions(ctx, s.opts.MaxSessions); err != nil {
-		return nil, fmt.Errorf("create session: %w", err)
+		// Pruning is housekeeping: the session is stored, so a full disk must not fail the login.
+		s.log.Warn("could not prune sessions", "err", err)
 	}
 	csrf, err := s.csrfFor(ctx, secret)
 	if err != nil {

@@ -57,6 +57,15 @@ type Config struct {
 	MaxInboundPerMinute int
 	// InitialPassword provisions the owner password on first start (from RETICLE_INITIAL_PASSWORD_FILE).
 	InitialPassword string
+	// InboundBudgetMB caps the stored bytes of all inbound messages; 0 means the default: 1024 MB or a
+	// tenth of the data dir's free space at start, whichever is smaller.
+	InboundBudgetMB int
+	// PeerBudgetMBHour and PeerBudgetMBDay cap what one non-contact peer may have stored per hour and
+	// per 24 hours.
+	PeerBudgetMBHour, PeerBudgetMBDay int
+	// MinFreeMB is the low-disk watermark: below it inbound messages and sends are refused (507
+	// storage_full), logins and reads keep working.
+	MinFreeMB int
 }
 
 // Default returns the configuration a development build uses when nothing is set: the UI on
@@ -84,6 +93,9 @@ func DefaultFor(dev bool) Config {
 		PropagationStampCost: 16,
 		MaxMessageMB:         8,
 		MaxInboundPerMinute:  60,
+		PeerBudgetMBHour:     32,
+		PeerBudgetMBDay:      128,
+		MinFreeMB:            64,
 	}
 }
 
@@ -171,6 +183,9 @@ func LoadFor(dev bool, args []string, getenv func(string) string, stderr io.Writ
 		return c, err
 	}
 	fs.IntVar(&c.MaxInboundPerMinute, "max-inbound-per-minute", perMinDefault, "messages accepted from one peer per minute, 1-100000 (RETICLE_MAX_INBOUND_PER_MINUTE)")
+	if err := budgetFlags(fs, &c, getenv); err != nil {
+		return c, err
+	}
 	var peers listFlag
 	fs.Var(&peers, "propagation-peer", "propagation node address (32 hex digits) to peer with, repeatable (RETICLE_PROPAGATION_PEER, comma-separated)")
 
@@ -255,6 +270,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxMessageMB < 1 || c.MaxMessageMB > 256 {
 		return fmt.Errorf("%w: --max-message-mb %d must be between 1 and 256", ErrInvalid, c.MaxMessageMB)
+	}
+	if err := c.validateBudget(); err != nil {
+		return err
 	}
 	if c.PropagationStampCost < 1 || c.PropagationStampCost > 32 {
 		return fmt.Errorf("%w: --propagation-stamp-cost %d must be between 1 and 32", ErrInvalid, c.PropagationStampCost)

@@ -62,6 +62,9 @@ type Options struct {
 	// are saved while running, besides on Close (default 12h, the
 	// reference's Reticulum.PERSIST_INTERVAL).
 	PersistInterval time.Duration
+	// StatePoll is how often interface link states are checked for
+	// OnInterfaceEvent (default DefaultStatePoll).
+	StatePoll time.Duration
 }
 
 // Node is a running Reticulum node.
@@ -71,6 +74,7 @@ type Node struct {
 	id    *identity.Identity
 	tr    *transport.Transport
 	ifacs *ifacTable
+	ev    *events
 
 	mu      sync.Mutex
 	ifs     []iface.Interface
@@ -82,6 +86,8 @@ type Node struct {
 
 	stopPersist context.CancelFunc
 	persistWG   sync.WaitGroup
+	stopWatch   context.CancelFunc
+	watchWG     sync.WaitGroup
 }
 
 // ifacTable maps interfaces to their access code settings.
@@ -109,7 +115,7 @@ func (t *ifacTable) set(i iface.Interface, c *identity.IFAC) {
 // build creates the interface for a spec and registers its access code.
 func (n *Node) build(s iface.Spec) (iface.Interface, error) {
 	i, err := iface.New(s, iface.Options{
-		Handler: n.tr, Logger: n.opts.Logger.With("component", "iface"),
+		Handler: nodeHandler{tr: n.tr, ev: n.ev}, Logger: n.opts.Logger.With("component", "iface"),
 		MinBackoff: n.opts.ReconnectMin, MaxBackoff: n.opts.ReconnectMax,
 	})
 	if err != nil {
@@ -227,7 +233,10 @@ func New(opts Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
-	n := &Node{opts: opts, log: opts.Logger, id: id, tr: tr, ifacs: ifacs, rpcs: map[iface.Interface]*shared.Server{}}
+	n := &Node{
+		opts: opts, log: opts.Logger, id: id, tr: tr, ifacs: ifacs, rpcs: map[iface.Interface]*shared.Server{},
+		ev: &events{subs: map[int]func(InterfaceEvent){}},
+	}
 	for _, s := range specs {
 		i, err := n.build(s)
 		if err != nil {
@@ -301,6 +310,7 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.started = true
 	n.startPersist(ctx)
+	n.startWatch(ctx)
 	n.log.Info("reticulum node started", "transport_id", n.tr.ID().String(), "transport", n.opts.Transport, "interfaces", len(n.ifs))
 	return nil
 }
@@ -315,7 +325,7 @@ func (n *Node) Close() error {
 		return nil
 	}
 	n.closed = true
-	started, stopPersist := n.started, n.stopPersist
+	started, stopPersist, stopWatch := n.started, n.stopPersist, n.stopWatch
 	ifs := append([]iface.Interface(nil), n.ifs...)
 	rpcs := make([]*shared.Server, 0, len(n.rpcs))
 	for _, r := range n.rpcs {
@@ -324,6 +334,8 @@ func (n *Node) Close() error {
 	n.mu.Unlock()
 	var errs []error
 	if started {
+		stopWatch()
+		n.watchWG.Wait()
 		stopPersist()
 		n.persistWG.Wait()
 		// Before the interfaces go: detaching drops their paths.

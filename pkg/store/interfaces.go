@@ -48,3 +48,32 @@ func (s *Store) DeleteInterface(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// GetInterface returns the interface record with the given id, or ErrNotFound.
+func (s *Store) GetInterface(ctx context.Context, id int64) (Interface, error) {
+	var in Interface
+	res := s.db.WithContext(ctx).Limit(1).Find(&in, id)
+	if res.Error != nil {
+		return Interface{}, fmt.Errorf("get interface %d: %w", id, translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return Interface{}, fmt.Errorf("get interface %d: %w", id, ErrNotFound)
+	}
+	return in, nil
+}
+
+// UpdateInterface saves the name, URI and enabled flag of an existing record (zero values included),
+// or returns ErrNotFound.
+func (s *Store) UpdateInterface(ctx context.Context, in *Interface) error {
+	in.UpdatedAt = time.Now().UTC()
+	res := s.db.WithContext(ctx).Model(&Interface{}).Where("id = ?", in.ID).Updates(map[string]any{
+		"name": in.Name, "uri": in.URI, "enabled": in.Enabled, "updated_at": in.UpdatedAt,
+	})
+	if res.Error != nil {
+		return fmt.Errorf("update interface %d: %w", in.ID, translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("update interface %d: %w", in.ID, ErrNotFound)
+	}
+	return nil
+}

@@ -10,8 +10,8 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// ErrStorageFull means a propagation message is larger than the whole storage limit.
-var ErrStorageFull = errors.New("propagation storage limit exceeded")
+// ErrPropagationLimit means a propagation message is larger than the whole storage limit.
+var ErrPropagationLimit = errors.New("propagation storage limit exceeded")
 
 // PropagationNode is an LXMF propagation node learned from its lxmf.propagation announce.
 type PropagationNode struct {
@@ -98,12 +98,12 @@ type PropagationInsert struct {
 
 // InsertPropagationMessage stores a message unless one with the same transient id is held, then deletes
 // the oldest messages until the total size is within limitBytes (limitBytes <= 0: no limit). A message
-// larger than the limit on its own is refused with ErrStorageFull.
+// larger than the limit on its own is refused with ErrPropagationLimit.
 func (s *Store) InsertPropagationMessage(ctx context.Context, m *PropagationMessage, limitBytes int64) (PropagationInsert, error) {
 	var res PropagationInsert
 	m.Size = int64(len(m.Data))
 	if limitBytes > 0 && m.Size > limitBytes {
-		return res, fmt.Errorf("propagation message of %d bytes, limit %d: %w", m.Size, limitBytes, ErrStorageFull)
+		return res, fmt.Errorf("propagation message of %d bytes, limit %d: %w", m.Size, limitBytes, ErrPropagationLimit)
 	}
 	if m.ReceivedAt.IsZero() {
 		m.ReceivedAt = time.Now()

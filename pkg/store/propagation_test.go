@@ -41,7 +41,7 @@ func TestPropagationStorageLimit(t *testing.T) {
 		}
 	}
 	// Larger than the whole limit: a clear error, nothing evicted.
-	if _, err := s.InsertPropagationMessage(ctx, propMsg(4, "bb", 301, t0), 300); !errors.Is(err, ErrStorageFull) {
+	if _, err := s.InsertPropagationMessage(ctx, propMsg(4, "bb", 301, t0), 300); !errors.Is(err, ErrPropagationLimit) {
 		t.Fatalf("too large: %v", err)
 	}
 	if n, b, err := s.PropagationUsage(ctx); err != nil || n != 2 || b != 250 {

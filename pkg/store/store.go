@@ -130,6 +130,8 @@ func translate(err error) error {
 		return ErrNotFound
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return fmt.Errorf("%w: %w", ErrConflict, err)
+	case isFull(err) && !errors.Is(err, ErrStorageFull):
+		return fmt.Errorf("%w: %w", ErrStorageFull, err)
 	}
 	return err
 }

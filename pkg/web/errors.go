@@ -41,6 +41,9 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		ae     *Error
 		he     *echo.HTTPError
 	)
+	if se, ok := storageError(err); ok {
+		err = errors.Join(se, err) // the client sees storage_full, the log keeps the cause
+	}
 	switch {
 	case errors.As(err, &ae):
 		status, body = ae.Status, apiErrorBody{Code: ae.Code, Message: ae.Message}
@@ -82,6 +85,8 @@ func codeFor(status int) string {
 		return "rate_limited"
 	case http.StatusServiceUnavailable:
 		return "unavailable"
+	case http.StatusInsufficientStorage:
+		return "storage_full"
 	}
 	if status >= 500 {
 		return "internal"

@@ -25,6 +25,16 @@ func (s *Server) readyz(c echo.Context) error {
 		s.log.Warn("readiness: store unreachable", "err", err)
 		body["status"], body["store"], status = "not_ready", "unreachable", http.StatusServiceUnavailable
 	}
+	if s.deps.Storage != nil {
+		// Degraded storage stays 200: the node still serves logins and reads, and a load balancer or
+		// orchestrator that pulled or restarted the only instance would lock the owner out of freeing
+		// space. Monitors read "storage" (and "status": "degraded").
+		st := s.deps.Storage.Storage(ctx)
+		body["storage"] = st.Status
+		if st.Status != "ok" && status == http.StatusOK {
+			body["status"] = "degraded"
+		}
+	}
 	info := s.systemInfo()
 	body["integrity"] = info.Integrity
 	if info.Integrity.Status == "failed" {

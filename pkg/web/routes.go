@@ -18,6 +18,7 @@ type route struct {
 func (s *Server) apiRoutes() []route {
 	rs := []route{
 		{http.MethodGet, "/system", s.system, ReadAccess},
+		{http.MethodGet, "/storage", s.getStorage, ReadAccess},
 	}
 	rs = append(rs, s.messagingRoutes()...)
 	rs = append(rs, s.propagationRoutes()...)

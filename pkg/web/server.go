@@ -52,6 +52,7 @@ type Deps struct {
 	System    func() SystemInfo // nil reports build info only
 	Auth      Authenticator     // nil: every protected route answers 401
 	Messaging Messaging         // nil: the messaging routes answer 503
+	Storage   StorageReporter   // nil: GET /api/v1/storage answers 503, /readyz omits storage
 }
 
 // Server is the configured Echo instance and its http.Server.

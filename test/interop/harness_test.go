@@ -38,7 +38,7 @@ func requirePython(t *testing.T) {
 		if os.Getenv("RETICLE_REQUIRE_EXTERNAL") == "1" {
 			t.Fatal(msg)
 		}
-		t.Skip(msg)
+		skipMissing(t, "python reference (RNS) not importable", msg)
 	}
 	t.Logf("python reference RNS %s", bytes.TrimSpace(out))
 }

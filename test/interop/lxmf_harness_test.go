@@ -28,7 +28,7 @@ func requireLXMF(t *testing.T) {
 		if os.Getenv("RETICLE_REQUIRE_EXTERNAL") == "1" {
 			t.Fatal(msg)
 		}
-		t.Skip(msg)
+		skipMissing(t, "LXMF reference not importable", msg)
 	}
 	t.Logf("python reference LXMF %s", bytes.TrimSpace(out))
 }

@@ -29,7 +29,8 @@ func (r *Router) listenDirect() error {
 		ConfirmResource: r.onLinkResource,
 		Callbacks: link.Callbacks{
 			ResourceAdvertised: func(_ *link.Link, a *link.Advertisement) bool {
-				return a.DataSize > 0 && a.DataSize <= int64(r.opts.MaxDirectSize)
+				return a.DataSize > 0 && a.DataSize <= int64(r.opts.MaxDirectSize) &&
+					(r.opts.AdmitResource == nil || r.opts.AdmitResource(a.DataSize))
 			},
 			ResourceConcluded: r.onLinkResourceConcluded,
 		},

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/reticle-mesh/reticle/pkg/lxmf"
@@ -57,7 +58,10 @@ func (r *Router) accept(m *lxmf.Message, method lxmf.Method, hops uint8) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), deliverTimeout)
 	defer cancel()
 	in := Inbound{Message: m, Method: method, Verified: verified, Hops: hops, ReceivedAt: r.opts.Clock.Now()}
-	if err := r.sink.Deliver(ctx, in); err != nil {
+	if err := r.sink.Deliver(ctx, in); errors.Is(err, ErrDeferred) {
+		r.log.Debug("lxmf message deferred by the sink; not proving it", "message_id", m.ID.String(), "error", err)
+		return false
+	} else if err != nil {
 		r.log.Warn("storing lxmf message failed; not proving it", "message_id", m.ID.String(), "error", err)
 		return false
 	}

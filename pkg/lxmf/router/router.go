@@ -26,6 +26,10 @@ var (
 	ErrClosed = errors.New("router closed")
 	// ErrNoIdentity means Options.Identity is missing or has no private key.
 	ErrNoIdentity = errors.New("lxmf identity with private key required")
+	// ErrDeferred is what a Sink returns (wrapped) for a message it does not
+	// store now by policy (a storage budget): the message is not proven and
+	// the router logs it at debug level only, since the Sink logs it.
+	ErrDeferred = errors.New("inbound message deferred")
 )
 
 // Clock is the router's time source.
@@ -81,6 +85,12 @@ type Options struct {
 	// their senders retry later. Propagation syncs, which the owner starts,
 	// are not limited.
 	MaxInboundPerPeer int
+	// AdmitResource, when set, is asked about every direct-delivery resource
+	// advertisement within MaxDirectSize before anything is transferred
+	// (the app's storage budget); false rejects the advertisement, so the
+	// sender fails this attempt and retries later. It runs with the link
+	// locked and must not block.
+	AdmitResource func(size int64) bool
 }
 
 func (o *Options) defaults() {
