@@ -209,6 +209,9 @@ func (a *AtRest) load(keepCorrupt bool) (*state, AtRestReport) {
 		a.log.Info("at-rest check: first run, nothing to compare")
 		return nil, AtRestReport{Status: AtRestFirstRun, Message: "first run: no previous state to compare"}
 	}
+	if st, lerr := os.Lstat(p); lerr == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("not a regular file (%s); symlinks are not followed", st.Mode().Type())
+	}
 	var s *state
 	if err == nil {
 		s, err = parseState(b)

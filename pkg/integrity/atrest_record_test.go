@@ -263,3 +263,35 @@ func rm(t *testing.T, dir, rel string) {
 		t.Fatal(err)
 	}
 }
+
+func TestAtRestSymlinkedStateFileNotFollowed(t *testing.T) {
+	dir := t.TempDir()
+	rs := &memRecords{}
+	if _, err := run(t, dir, rs, ModeEnforce, false); err != nil {
+		t.Fatal(err)
+	}
+	// A clean-looking state file elsewhere, linked in place of integrity.json.
+	elsewhere := filepath.Join(t.TempDir(), "integrity.json")
+	b, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, elsewhere, b)
+	rm(t, dir, StateFile)
+	if err := os.Symlink(elsewhere, filepath.Join(dir, StateFile)); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Open(dir, atOpts(ModeEnforce, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := a.Report(); r.Status != AtRestUnknown || !strings.Contains(r.Message, "not a regular file") {
+		t.Fatalf("symlinked state: %+v", a.Report())
+	}
+	if st, err := os.Lstat(filepath.Join(dir, StateFile)); err != nil || !st.Mode().IsRegular() {
+		t.Fatalf("state file not replaced by a regular file: %v", err)
+	}
+	if got, _ := os.ReadFile(elsewhere); !bytes.Equal(got, b) {
+		t.Fatal("the symlink target was written through")
+	}
+}
