@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -68,4 +69,64 @@ func TestBinaryKillThenSwapIdentityRefused(t *testing.T) {
 			t.Fatalf("after ack:\n%s", out)
 		}
 	}
+}
+
+// TestBinaryFileModes runs the real binary under umask 022 in a data dir that already exists with
+// 0755, stops it cleanly, and checks every directory in the data dir is 0700 and every file 0600,
+// including reticle.db-wal and -shm (taken while it runs), identities and integrity.json.
+func TestBinaryFileModes(t *testing.T) {
+	bin := buildBinary(t, "")
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd, out, exited, ok := startBinary(t, ctx, bin, data)
+	if !ok {
+		t.Fatalf("start:\n%s", out)
+	}
+	check := func(when string, must ...string) {
+		t.Helper()
+		seen := map[string]bool{}
+		err := filepath.WalkDir(data, func(p string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			st, err := os.Lstat(p)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(data, p)
+			seen[filepath.ToSlash(rel)] = true
+			want := os.FileMode(0o600)
+			if d.IsDir() {
+				want = 0o700
+			}
+			if st.Mode().Perm() != want {
+				t.Errorf("%s: %s is %v, want %v", when, rel, st.Mode().Perm(), want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range must {
+			if !seen[m] {
+				t.Errorf("%s: %s missing (have %v)", when, m, seen)
+			}
+		}
+	}
+	check("running", ".", "reticle.db", "reticle.db-wal", "reticle.db-shm", "identities", "identities/lxmf",
+		"identities/transport", "integrity.json")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	if !strings.Contains(out.String(), "stopped cleanly") {
+		t.Fatalf("no clean stop:\n%s", out)
+	}
+	check("stopped", "reticle.db", "integrity.json", "identities/lxmf")
 }

@@ -93,6 +93,12 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 	}
+	// MkdirAll leaves an existing dir (a fresh volume, an older install) as it was.
+	if st, err := os.Stat(cfg.DataDir); err == nil && st.Mode().Perm() != 0o700 {
+		if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+			log.Warn("could not restrict the data dir to 0700", "data_dir", cfg.DataDir, "err", err)
+		}
+	}
 	at, err := integrity.Open(cfg.DataDir, integrity.AtRestOptions{Mode: mode, Logger: log.With("component", "integrity")})
 	if err != nil {
 		return nil, err
