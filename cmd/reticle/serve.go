@@ -99,6 +99,12 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 	}
+	// MkdirAll leaves an existing dir (a fresh volume, an older install) as it was.
+	if st, err := os.Stat(cfg.DataDir); err == nil && st.Mode().Perm() != 0o700 {
+		if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+			log.Warn("could not restrict the data dir to 0700", "data_dir", cfg.DataDir, "err", err)
+		}
+	}
 	at, err := integrity.Open(cfg.DataDir, integrity.AtRestOptions{Mode: mode, Logger: log.With("component", "integrity")})
 	if err != nil {
 		return nil, err
@@ -110,6 +116,14 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 		return nil, err
 	}
 	a.lc.add(component{name: "store", stop: st.Close})
+	// integrity.json alone can be deleted or edited: compare the identities with the record in the
+	// database too, whatever integrity.json said.
+	if err := at.CheckRecord(ctx, st); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	// Stopped just before the store: a clean stop records the identities as they are.
+	a.lc.add(component{name: "at-rest record", stop: func() error { return at.SealAccepting(context.Background(), st) }})
 
 	authSvc, err := auth.New(auth.Options{Logger: log.With("component", "auth")}, st)
 	if err != nil {
@@ -161,6 +175,11 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 		return nil, err
 	}
 	a.lc.add(component{name: "messaging", start: msg.Start, stop: msg.Close})
+	// Both identities exist now (a first run just created them): vouch for them in the database.
+	if err := at.Seal(ctx, st); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 
 	system := func() web.SystemInfo {
 		bi := buildinfo.Get()

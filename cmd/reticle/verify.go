@@ -6,11 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/reticle-mesh/reticle"
 	"github.com/reticle-mesh/reticle/pkg/buildinfo"
 	"github.com/reticle-mesh/reticle/pkg/integrity"
+	"github.com/reticle-mesh/reticle/pkg/store"
 )
 
 // runVerify is `reticle verify`: the startup self-verification on demand, and the at-rest check of a
@@ -25,7 +28,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 // verifyWith is runVerify with the trusted key and the development-build flag injected, for tests.
-func verifyWith(_ context.Context, args []string, stdout, stderr io.Writer, pubPEM []byte, dev bool) int {
+func verifyWith(ctx context.Context, args []string, stdout, stderr io.Writer, pubPEM []byte, dev bool) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	manifest := fs.String("manifest", "", "release manifest (default: ../share/reticle/ next to the binary, then /usr/share/reticle/)")
@@ -51,6 +54,12 @@ func verifyWith(_ context.Context, args []string, stdout, stderr io.Writer, pubP
 		if *dataDir == "" {
 			fmt.Fprintln(stderr, "reticle verify: --ack-at-rest needs --data-dir")
 			return 2
+		}
+		// The database record first: opening the store may migrate it, and Acknowledge then hashes the
+		// database as it will be at the next start.
+		if err := sealRecord(ctx, *dataDir); err != nil {
+			fmt.Fprintf(stdout, "verdict: FAILED: %v\n", err)
+			return 1
 		}
 		rep, err := integrity.Acknowledge(*dataDir, integrity.AtRestOptions{Mode: mode})
 		if err != nil {
@@ -92,6 +101,22 @@ func verifyWith(_ context.Context, args []string, stdout, stderr io.Writer, pubP
 		fmt.Fprintf(stdout, "verdict: VERIFIED (%s)\n", countFiles(len(rep.Files)))
 	}
 	return 0
+}
+
+// sealRecord records the current identity files in the database's at-rest record.
+func sealRecord(ctx context.Context, dataDir string) error {
+	if st, err := os.Stat(dataDir); err != nil || !st.IsDir() {
+		return fmt.Errorf("acknowledge: data dir %s: not a directory", dataDir)
+	}
+	st, err := store.Open(ctx, store.Options{Path: filepath.Join(dataDir, integrity.DatabaseFile)})
+	if err != nil {
+		return fmt.Errorf("acknowledge: %w", err)
+	}
+	serr := integrity.SealRecord(ctx, dataDir, st)
+	if err := st.Close(); err != nil && serr == nil {
+		serr = fmt.Errorf("acknowledge: %w", err)
+	}
+	return serr
 }
 
 // printRelease prints where the release files are, the signature result and one line per file.

@@ -28,6 +28,12 @@ const (
 	AtRestUnclean AtRestStatus = "unclean"
 	// AtRestUnknown means integrity.json was unreadable or corrupt; it is replaced.
 	AtRestUnknown AtRestStatus = "unknown"
+	// AtRestTampered means identity files differ from the second (database) record, or that record is
+	// unreadable.
+	AtRestTampered AtRestStatus = "tampered"
+	// AtRestNoRecord means identity files exist but neither a clean integrity.json nor the second record
+	// vouches for them.
+	AtRestNoRecord AtRestStatus = "no-record"
 	// AtRestSkipped means the mode is off.
 	AtRestSkipped AtRestStatus = "skipped"
 )
@@ -76,8 +82,11 @@ type AtRest struct {
 	now    func() time.Time
 	report AtRestReport
 
-	mu   sync.Mutex
-	done bool
+	mu      sync.Mutex
+	done    bool
+	checked bool            // CheckRecord ran
+	record  *identityRecord // the second record as loaded or last saved
+	keep    map[string]bool // entries Seal must not replace (failed the check in warn mode)
 }
 
 func (o AtRestOptions) norm() (AtRestOptions, error) {
@@ -193,8 +202,15 @@ func (a *AtRest) load(keepCorrupt bool) (*state, AtRestReport) {
 	p := filepath.Join(a.dir, StateFile)
 	b, err := readLimited(p, maxStateSize)
 	if errors.Is(err, fs.ErrNotExist) {
+		if files, ferr := readIdentityFiles(a.dir); ferr != nil || len(files) > 0 {
+			a.log.Warn("at-rest check: " + StateFile + " missing while identity files exist")
+			return nil, AtRestReport{Status: AtRestUnknown, Message: StateFile + " missing while identity files exist"}
+		}
 		a.log.Info("at-rest check: first run, nothing to compare")
 		return nil, AtRestReport{Status: AtRestFirstRun, Message: "first run: no previous state to compare"}
+	}
+	if st, lerr := os.Lstat(p); lerr == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("not a regular file (%s); symlinks are not followed", st.Mode().Type())
 	}
 	var s *state
 	if err == nil {

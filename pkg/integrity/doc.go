@@ -26,9 +26,17 @@
 // [Open] compares the identity files (identities/, recursively, symlinks recorded as such) and
 // reticle.db with the hashes recorded at the last clean shutdown ([AtRest.RecordCleanShutdown]) and
 // reports first-run, ok, changed, unclean (the last run crashed: nothing to compare, not tampering) or
-// unknown (integrity.json corrupt). In enforce mode, identity files modified or added while Reticle was
+// unknown (integrity.json corrupt, or missing while identity files exist). In enforce mode, identity files modified or added while Reticle was
 // stopped stop the start until the owner runs [Acknowledge] (`reticle verify --ack-at-rest`); a changed
 // database or a removed identity only warns.
+//
+// integrity.json alone can be deleted or edited, so [AtRest.CheckRecord] also compares the identity key
+// files with a second record kept by a [RecordStore] (the database): each entry an HMAC-SHA256 under a
+// key HKDF-derived from the key file itself. It runs whatever integrity.json said and adds the states
+// tampered (a file differs from its entry) and no-record (identity files that neither a clean
+// integrity.json nor the record vouch for); enforce refuses both. [AtRest.Seal] vouches for new
+// identities, [AtRest.SealAccepting] records them at a clean stop, [SealRecord] after an acknowledgement.
+// Identity and state files are never read through a symlink.
 //
 // It imports the standard library and sigstore-go (with the sigstore modules it brings); it knows
 // nothing else of Reticle. Callers pass in whether this is a development build.

@@ -39,6 +39,9 @@ var (
 	// ErrAtRestChanged means identity files changed while Reticle was stopped and the owner has not
 	// acknowledged the change (enforce mode only).
 	ErrAtRestChanged = errors.New("identity files changed while reticle was not running")
+	// ErrAtRestNoRecord means identity files exist but no at-rest record vouches for them (integrity.json
+	// missing, unreadable or unclean, and no database record), in enforce mode.
+	ErrAtRestNoRecord = errors.New("no at-rest record for the identity files")
 	// ErrAtRestState means integrity.json could not be written.
 	ErrAtRestState = errors.New("at-rest state")
 )

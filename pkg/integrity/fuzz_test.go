@@ -31,3 +31,37 @@ func FuzzVerifyBundle(f *testing.F) {
 		t.Fatalf("undocumented error: %v", err)
 	})
 }
+
+// FuzzCheckRecord feeds arbitrary database records to CheckRecord: it must never panic, a record that
+// does not vouch for the identity file must refuse in enforce, and only a genuine entry passes.
+func FuzzCheckRecord(f *testing.F) {
+	key := make([]byte, 64)
+	good, err := entryFor("identities/lxmf", key)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(`{"version":1,"files":{"identities/lxmf":{"sha256":"` + good.SHA256 + `","mac":"` + good.MAC + `"}}}`))
+	f.Add([]byte(`{"version":1,"files":{"identities/lxmf":{"sha256":"` + good.SHA256 + `","mac":"00"}}}`))
+	f.Add([]byte(`{"version":1,"files":{"../x":{}}}`))
+	f.Add([]byte(`{"version":2}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		writeFile(t, dir+"/"+IdentitiesDir+"/lxmf", key)
+		a, err := Open(dir, AtRestOptions{Mode: ModeEnforce})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = a.CheckRecord(context.Background(), &memRecords{b: b})
+		if err == nil {
+			rec, perr := parseRecord(b)
+			if perr != nil || rec.Files["identities/lxmf"] != good {
+				t.Fatalf("accepted a record that does not vouch for the key: %q", b)
+			}
+			return
+		}
+		if !errors.Is(err, ErrAtRestChanged) && !errors.Is(err, ErrAtRestNoRecord) {
+			t.Fatalf("undocumented error: %v", err)
+		}
+	})
+}

@@ -250,7 +250,9 @@ func New(opts Options) (*Node, error) {
 
 // LoadOrCreateIdentity loads the identity at path, or creates and saves a
 // new one (directory 0700, file 0600). An existing file with wider
-// permissions is tightened to 0600 with a warning.
+// permissions is tightened to 0600 with a warning. A symlink (even a
+// dangling one, which would otherwise be replaced) is refused with
+// identity.ErrNotRegularFile, never followed.
 func LoadOrCreateIdentity(path string, log *slog.Logger) (*identity.Identity, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -258,8 +260,10 @@ func LoadOrCreateIdentity(path string, log *slog.Logger) (*identity.Identity, er
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("identity dir: %w", err)
 	}
-	fi, err := os.Stat(path)
+	fi, err := os.Lstat(path)
 	switch {
+	case err == nil && !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("identity %s: %w: %s", path, identity.ErrNotRegularFile, fi.Mode().Type())
 	case err == nil:
 		if fi.Mode().Perm()&0o077 != 0 {
 			log.Warn("identity file readable by others, fixing permissions", "path", path, "mode", fi.Mode().Perm().String())

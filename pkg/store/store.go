@@ -50,6 +50,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	// SQLite gives its -wal and -shm files the mode of the database file, so the database must be 0600
+	// before SQLite first opens it; whatever the umask, nothing it creates is then readable by others.
+	if err := restrictFiles(opts.Path); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	// busy_timeout first so that the pragmas after it wait instead of failing on a locked file.
 	dsn := "file:" + opts.Path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
@@ -82,10 +87,28 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	if err := os.Chmod(opts.Path, 0o600); err != nil {
+	if err := restrictFiles(opts.Path); err != nil {
 		log.Warn("could not restrict database file mode", "path", opts.Path, "err", err)
 	}
 	return s, nil
+}
+
+// restrictFiles creates the database file 0600 if it is missing and sets it, and any -wal and -shm
+// beside it, to 0600.
+func restrictFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Ping checks that the database answers a query.

@@ -8,7 +8,7 @@
 const BASE = '/api/v1'
 
 export type IntegrityStatus = 'verified' | 'unsigned-dev' | 'warning' | 'failed'
-export type AtRestStatus = 'ok' | 'changed' | 'unclean' | 'first-run'
+export type AtRestStatus = 'ok' | 'changed' | 'unclean' | 'first-run' | 'unknown' | 'tampered' | 'no-record' | 'skipped'
 
 export interface AuthStatus {
   setup_required: boolean

@@ -87,7 +87,7 @@ onUnauthorized(() => {
 
 /** Statuses that put a warning banner on every page. */
 const bannerIntegrity = new Set(['warning', 'failed'])
-const bannerAtRest = new Set(['warning', 'failed', 'changed'])
+const bannerAtRest = new Set(['warning', 'failed', 'changed', 'tampered', 'no-record'])
 
 export interface Warning {
   key: string
@@ -114,7 +114,11 @@ export function warnings(sys: SystemInfo | null): Warning[] {
       title:
         sys.at_rest.status === 'changed'
           ? 'Data changed while Reticle was not running'
-          : sys.at_rest.status === 'failed'
+          : sys.at_rest.status === 'tampered'
+            ? 'Identity files differ from the database record'
+            : sys.at_rest.status === 'no-record'
+              ? 'No at-rest record vouches for the identity files'
+              : sys.at_rest.status === 'failed'
             ? 'At-rest check failed'
             : 'At-rest warning',
       message: sys.at_rest.message,

@@ -83,8 +83,9 @@ func FromPublicKey(b []byte) (*Identity, error) {
 
 // Load reads an identity file as the reference writes it (Identity.to_file):
 // exactly 64 bytes of private key.
+// A symlinked file is refused with [ErrNotRegularFile].
 func Load(path string) (*Identity, error) {
-	f, err := os.Open(path)
+	f, err := OpenNoFollow(path)
 	if err != nil {
 		return nil, fmt.Errorf("load identity: %w", err)
 	}

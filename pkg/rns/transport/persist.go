@@ -139,7 +139,7 @@ func openState(magic [4]byte, b []byte) (int, *stateReader, error) {
 }
 
 func readStateFile(path string) ([]byte, error) {
-	f, err := os.Open(filepath.Clean(path))
+	f, err := identity.OpenNoFollow(filepath.Clean(path))
 	if err != nil {
 		return nil, err
 	}

@@ -74,7 +74,7 @@ func (r *ratchetRing) load() error {
 	if r.path == "" {
 		return nil
 	}
-	f, err := os.Open(r.path)
+	f, err := identity.OpenNoFollow(r.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
