@@ -108,9 +108,12 @@ func TestHostilePeersCannotExceedBudget(t *testing.T) {
 			t.Errorf("peer %s has %d bytes stored, over its hourly budget %d", p, n, peerHour)
 		}
 	}
+	contentMB := float64(stored*content) / (1 << 20)
+	t.Logf("data dir before checkpoint: %d bytes, %.2f bytes per byte of content", dirBytes(t, victimDir), float64(dirBytes(t, victimDir))/(contentMB*(1<<20)))
 	if err := victim.st.Checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("data dir after checkpoint: %d bytes, %.2f bytes per byte of content", dirBytes(t, victimDir), float64(dirBytes(t, victimDir))/(contentMB*(1<<20)))
 	// The data dir stays near the budget (the database's own pages and identities on top).
 	if n := dirBytes(t, victimDir); n > total+total/2+512<<10 {
 		t.Errorf("data dir holds %d bytes for a budget of %d", n, total)
