@@ -78,22 +78,8 @@ func (t *Transport) remember(dest wire.Hash, a *identity.Announce, now time.Time
 		}
 		return true
 	}
-	if len(t.known) >= t.opts.MaxKnown {
-		var oldest wire.Hash
-		var ot time.Time
-		first := true
-		for h, k := range t.known {
-			if _, hasPath := t.paths[h]; hasPath {
-				continue
-			}
-			if first || k.seen.Before(ot) {
-				oldest, ot, first = h, k.seen, false
-			}
-		}
-		if first {
-			return false
-		}
-		delete(t.known, oldest)
+	if len(t.known) >= t.opts.MaxKnown && !t.evictOldestKnownLocked() {
+		return false
 	}
 	t.known[dest] = &knownDest{id: a.Identity, appData: a.AppData, ratchet: a.Ratchet, seen: now}
 	if a.Ratchet != nil {
@@ -284,20 +270,6 @@ func (t *Transport) rateBlocked(dest wire.Hash, now time.Time) bool {
 	}
 	re.last = now
 	return false
-}
-
-func (t *Transport) evictOldestPath() {
-	var oldest wire.Hash
-	var ot time.Time
-	first := true
-	for h, pe := range t.paths {
-		if first || pe.updated.Before(ot) {
-			oldest, ot, first = h, pe.updated, false
-		}
-	}
-	if !first {
-		delete(t.paths, oldest)
-	}
 }
 
 // rebroadcast builds the HEADER_2 announce the reference sends when

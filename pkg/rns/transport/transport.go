@@ -87,12 +87,16 @@ type Options struct {
 	AnnounceRate AnnounceRate
 	// HashlistSize bounds the duplicate filter (default 262144 hashes).
 	HashlistSize int
-	// MaxPaths bounds the path table (default 65536 destinations).
+	// MaxPaths bounds the path table (default DefaultMaxTable); the oldest
+	// unprotected path goes first (caps.go).
 	MaxPaths int
 	// MaxReceipts bounds outstanding receipts (default 1024, MAX_RECEIPTS).
 	MaxReceipts int
-	// MaxKnown bounds remembered destination identities (default 65536).
+	// MaxKnown bounds remembered destination identities (default
+	// DefaultMaxTable); the least recently seen unprotected one goes first.
 	MaxKnown int
+	// Pinned, when set, protects destinations (contacts) from table eviction.
+	Pinned func(wire.Hash) bool
 	// Links receives link-layer packets addressed to this node; optional.
 	Links LinkHandler
 	// RatchetDir is where ratchet rings of destinations registered with
@@ -239,13 +243,13 @@ func New(opts Options) (*Transport, error) {
 		opts.HashlistSize = 262144
 	}
 	if opts.MaxPaths <= 0 {
-		opts.MaxPaths = 65536
+		opts.MaxPaths = DefaultMaxTable
 	}
 	if opts.MaxReceipts <= 0 {
 		opts.MaxReceipts = 1024
 	}
 	if opts.MaxKnown <= 0 {
-		opts.MaxKnown = 65536
+		opts.MaxKnown = DefaultMaxTable
 	}
 	rate := opts.AnnounceRate
 	if rate.Target <= 0 {
