@@ -9,5 +9,6 @@ func migrations() []migration {
 		m0003Auth(),
 		m0004Messages(),
 		m0005Propagation(),
+		m0006Conversations(),
 	}
 }

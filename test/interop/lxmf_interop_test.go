@@ -152,7 +152,8 @@ func exchangeAnnounces(t *testing.T, rt *lxmfNode, py *proc, pyAddr string) lxap
 	for attempt := 1; attempt <= maxAttempts && peer == nil; attempt++ {
 		py.send(map[string]any{"cmd": "announce"})
 		for range 160 {
-			peers, err := rt.app.ListPeers(ctx)
+			pp, err := rt.app.ListPeers(ctx, lxapp.PeerQuery{})
+			peers := pp.Items
 			if err != nil {
 				t.Fatal(err)
 			}
