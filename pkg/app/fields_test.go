@@ -11,6 +11,7 @@ import (
 	"github.com/reticle-mesh/reticle/pkg/lxmf/router"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire/msgpack"
+	"github.com/reticle-mesh/reticle/pkg/store"
 )
 
 // TestInboundFields delivers a message with a file, an image, audio, a reply, markdown and an unknown
@@ -122,4 +123,40 @@ func FuzzDecompose(f *testing.F) {
 			t.Fatalf("meta %d bytes", len(d.update.Meta))
 		}
 	})
+}
+
+// TestMigrateInlineAttachments: a row stored before migration 6 (attachment bytes inside its fields) has
+// them moved to files at start, and shows them like a new one.
+func TestMigrateInlineAttachments(t *testing.T) {
+	n := newNet(t)
+	ctx := context.Background()
+	a := n.a.app
+	var f lxmf.Fields
+	f.SetAttachments([]lxmf.Attachment{{Name: "old.txt", Data: []byte("old bytes")}})
+	f.Set(0x77, msgpack.Int(5))
+	row := &store.Message{MessageID: wire.FullHash{5}.String(), Direction: store.DirectionIn, Peer: wire.Hash{5}.String(),
+		Fields: f.Value().Encode(), State: store.StateReceived, CreatedAt: time.Now()}
+	if _, err := a.st.InsertMessage(ctx, row); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.migrateAttachments(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m, err := a.GetMessage(ctx, row.MessageID)
+	if err != nil || len(m.Attachments) != 1 || m.Attachments[0].Name != "old.txt" || len(m.RawFields) != 1 {
+		t.Fatalf("migrated %+v, %v", m, err)
+	}
+	got, _ := a.st.GetMessage(ctx, row.MessageID, store.DirectionIn)
+	if bytes.Contains(got.Fields, []byte("old bytes")) || got.FieldsState != 1 {
+		t.Fatalf("fields still hold the bytes: %x", got.Fields)
+	}
+	c, err := a.OpenAttachment(ctx, row.MessageID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(c.Body)
+	_ = c.Body.Close()
+	if string(b) != "old bytes" {
+		t.Fatalf("bytes %q", b)
+	}
 }
