@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"testing"
 	"time"
@@ -158,5 +159,50 @@ func TestMigrateInlineAttachments(t *testing.T) {
 	_ = c.Body.Close()
 	if string(b) != "old bytes" {
 		t.Fatalf("bytes %q", b)
+	}
+}
+
+// TestSendReplyAndReactionLayout: replies and reactions are packed as MeshChatX packs them
+// (FIELD_REPLY_TO = 32 id bytes, FIELD_REPLY_QUOTE = UTF-8 bytes, FIELD_REACTION = {0: id, 1: emoji}),
+// and decompose back to what was sent.
+func TestSendReplyAndReactionLayout(t *testing.T) {
+	id := wire.FullHash{0xab, 0xcd}
+	f, err := buildFields(SendRequest{ReplyTo: id.String(), ReplyQuote: "earlier", Renderer: "markdown"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := lxmf.Fields{
+		{Key: msgpack.Int(lxmf.FieldRenderer), Value: msgpack.Int(lxmf.RendererMarkdown)},
+		{Key: msgpack.Int(lxmf.FieldReplyTo), Value: msgpack.Bin(id[:])},
+		{Key: msgpack.Int(lxmf.FieldReplyQuote), Value: msgpack.Bin([]byte("earlier"))},
+	}
+	if !bytes.Equal(f.Value().Encode(), want.Value().Encode()) {
+		t.Fatalf("reply fields %x, want %x", f.Value().Encode(), want.Value().Encode())
+	}
+	r, err := buildFields(SendRequest{Reaction: &ReactionRef{To: id.String(), Emoji: "👍"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantR := lxmf.Fields{{Key: msgpack.Int(lxmf.FieldReaction), Value: msgpack.Map(
+		msgpack.KV{Key: msgpack.Int(0), Value: msgpack.Bin(id[:])},
+		msgpack.KV{Key: msgpack.Int(1), Value: msgpack.Bin([]byte("👍"))})}}
+	if !bytes.Equal(r.Value().Encode(), wantR.Value().Encode()) {
+		t.Fatalf("reaction fields %x, want %x", r.Value().Encode(), wantR.Value().Encode())
+	}
+	d := decompose(r)
+	if d.update.ReactionTo != id.String() || d.update.Reaction != "👍" || len(d.rest) != 0 {
+		t.Fatalf("decomposed %+v", d.update)
+	}
+	for _, bad := range []SendRequest{
+		{ReplyTo: "nothex"},
+		{Reaction: &ReactionRef{To: id.String(), Emoji: ""}},
+		{Reaction: &ReactionRef{To: id.String(), Emoji: "this is far too long for a reaction"}},
+		{Audio: &AudioInput{Codec: "mp3", Data: []byte{1}}},
+		{Image: &ImageInput{Mime: "text/html", Data: []byte{1}}},
+		{Renderer: "html"},
+	} {
+		if _, err := buildFields(bad); !errors.Is(err, ErrInvalidField) {
+			t.Errorf("%+v: %v", bad, err)
+		}
 	}
 }
