@@ -23,6 +23,9 @@ const LXMFIdentityFile = "identities/lxmf"
 // DefaultMaxContent is the default limit on a message's title plus content.
 const DefaultMaxContent = 64 << 10
 
+// DefaultMaxFields is the default limit on the packed fields (attachments) of a message sent.
+const DefaultMaxFields = 8 << 20
+
 // Options configure an App.
 type Options struct {
 	// DataDir holds identities/lxmf (created 0600 on first start). Required
@@ -73,6 +76,7 @@ type App struct {
 	prop   *propagation
 	events *Broker
 	budget *budget
+	blobs  *blobStore // nil without a data dir: attachments then stay inside the stored fields
 
 	mu      sync.Mutex
 	started bool
@@ -100,7 +104,7 @@ func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error
 		opts.MaxContent = DefaultMaxContent
 	}
 	if opts.MaxFields <= 0 {
-		opts.MaxFields = 8 << 20
+		opts.MaxFields = DefaultMaxFields
 	}
 	id := opts.Identity
 	if id == nil {
@@ -112,7 +116,11 @@ func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error
 			return nil, fmt.Errorf("new app: lxmf identity: %w", err)
 		}
 	}
-	a := &App{opts: opts, log: opts.Logger, st: st, tr: tr, events: NewBroker()}
+	blobs, err := newBlobStore(opts.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("new app: %w", err)
+	}
+	a := &App{opts: opts, log: opts.Logger, st: st, tr: tr, events: NewBroker(), blobs: blobs}
 	a.budget = newBudget(opts.Budget, opts.DataDir, st, opts.Logger.With("component", "budget"), opts.Clock)
 	ro := opts.Router
 	ro.AdmitResource = a.budget.admitResource
@@ -144,6 +152,9 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	if a.started {
 		return router.ErrStarted
+	}
+	if err := a.migrateAttachments(ctx); err != nil {
+		return fmt.Errorf("start app: %w", err)
 	}
 	if err := a.budget.start(ctx); err != nil {
 		return fmt.Errorf("start app: %w", err)

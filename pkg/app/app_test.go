@@ -3,6 +3,9 @@ package app
 import (
 	"context"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -38,10 +41,10 @@ func TestSendValidation(t *testing.T) {
 			}
 		})
 	}
-	if ms, _ := n.a.app.ListMessages(ctx, ""); len(ms) != 0 {
+	if ms, _ := n.a.app.listAll(ctx, ""); len(ms) != 0 {
 		t.Fatalf("invalid sends stored %d messages", len(ms))
 	}
-	if _, err := n.a.app.ListMessages(ctx, "nothex"); !errors.Is(err, ErrInvalidAddress) {
+	if _, err := n.a.app.listAll(ctx, "nothex"); !errors.Is(err, ErrInvalidAddress) {
 		t.Fatalf("list with bad peer: %v", err)
 	}
 }
@@ -58,7 +61,8 @@ func TestSendReceiveEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.step(0)
-	peers, err := n.a.app.ListPeers(ctx)
+	pp, err := n.a.app.ListPeers(ctx, PeerQuery{})
+	peers := pp.Items
 	if err != nil || len(peers) != 1 || peers[0].DisplayName != "bob" || peers[0].Address != n.b.app.Identity(ctx).Address {
 		t.Fatalf("alice's peers %+v, %v", peers, err)
 	}
@@ -72,11 +76,11 @@ func TestSendReceiveEndToEnd(t *testing.T) {
 		t.Fatalf("send returned %+v", m)
 	}
 	n.step(0)
-	out, err := n.a.app.ListMessages(ctx, bob)
+	out, err := n.a.app.listAll(ctx, bob)
 	if err != nil || len(out) != 1 || out[0].State != store.StateDelivered || out[0].Attempts != 1 {
 		t.Fatalf("alice's messages %+v, %v", out, err)
 	}
-	in, err := n.b.app.ListMessages(ctx, n.a.app.Identity(ctx).Address)
+	in, err := n.b.app.listAll(ctx, n.a.app.Identity(ctx).Address)
 	if err != nil || len(in) != 1 {
 		t.Fatalf("bob's messages %+v, %v", in, err)
 	}
@@ -120,7 +124,7 @@ func TestQueuedMessageSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.step(0)
-	if ms, _ := n.a.app.ListMessages(ctx, bob); ms[0].State != store.StateSent {
+	if ms, _ := n.a.app.listAll(ctx, bob); ms[0].State != store.StateSent {
 		t.Fatalf("before restart: %+v", ms[0])
 	}
 	// Restart alice's app on the same store: the stored peer is restored
@@ -134,11 +138,11 @@ func TestQueuedMessageSurvivesRestart(t *testing.T) {
 	}
 	n.a.pipe.SetDrop(false)
 	n.step(30 * time.Second)
-	ms, err := n.a.app.ListMessages(ctx, bob)
+	ms, err := n.a.app.listAll(ctx, bob)
 	if err != nil || len(ms) != 1 || ms[0].ID != m.ID || ms[0].State != store.StateDelivered {
 		t.Fatalf("after restart: %+v, %v", ms, err)
 	}
-	if in, _ := n.b.app.ListMessages(ctx, ""); len(in) != 1 {
+	if in, _ := n.b.app.listAll(ctx, ""); len(in) != 1 {
 		t.Fatalf("bob stored %d messages; want exactly 1", len(in))
 	}
 }
@@ -166,9 +170,44 @@ func TestSendWithFields(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fields without content: %v", err)
 	}
+	// Stored once: the attachment bytes live in a content-addressed file, not in the row's fields.
 	row, err := n.a.st.GetMessage(ctx, m.ID, store.DirectionOut)
-	if err != nil || len(row.Fields) == 0 {
-		t.Fatalf("stored fields %x, %v", row.Fields, err)
+	if err != nil || len(row.Fields) != 0 || row.FieldsState != 1 || len(m.Attachments) != 1 || m.Attachments[0].Name != "a.txt" || m.Attachments[0].Size != 4 {
+		t.Fatalf("stored fields %x, %+v, %v", row.Fields, m.Attachments, err)
+	}
+	att, err := n.a.app.OpenAttachment(ctx, m.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(att.Body)
+	_ = att.Body.Close()
+	if string(got) != "tiny" || att.InlineType != "" {
+		t.Fatalf("attachment %q inline %q", got, att.InlineType)
+	}
+	// A second message with the same bytes shares the file; deleting the first keeps it, deleting the
+	// last removes it.
+	m2, err := n.a.app.Send(ctx, SendRequest{To: bob, Content: "again", Fields: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := func() int {
+		es, err := os.ReadDir(filepath.Join(n.a.dir, AttachmentsDir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(es)
+	}
+	if files() != 1 {
+		t.Fatalf("%d attachment files for one content", files())
+	}
+	if err := n.a.app.DeleteMessage(ctx, m.ID); err != nil || files() != 1 {
+		t.Fatalf("delete first: %v, %d files", err, files())
+	}
+	if err := n.a.app.DeleteMessage(ctx, m2.ID); err != nil || files() != 0 {
+		t.Fatalf("delete last: %v, %d files", err, files())
+	}
+	if err := n.a.app.DeleteMessage(ctx, m2.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("delete again: %v", err)
 	}
 	var big lxmf.Fields
 	big.SetAttachments([]lxmf.Attachment{{Name: "big", Data: make([]byte, 9<<20)}})

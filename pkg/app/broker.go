@@ -5,12 +5,23 @@ import (
 	"sync/atomic"
 )
 
-// Event kinds.
+// Event kinds. The JSON of an Event is stable: kind, and the other keys only when set.
+//   - message.received: a new inbound message (message_id, peer, state, message: its list row; a
+//     reaction arrives as a message with "reaction" set)
+//   - message.queued: the owner sent a message (message_id, peer, state "queued", message)
+//   - message.state: an outbound message changed state (message_id, state; peer when known)
+//   - message.deleted: a message was deleted (message_id, peer)
+//   - conversation.read: a conversation was marked read (peer)
+//   - conversation.deleted: a conversation and its messages were deleted (peer)
+//   - peer: a peer announced itself (peer, peer_info)
 const (
-	EventMessageReceived = "message.received"
-	EventMessageQueued   = "message.queued"
-	EventMessageState    = "message.state"
-	EventPeer            = "peer"
+	EventMessageReceived     = "message.received"
+	EventMessageQueued       = "message.queued"
+	EventMessageState        = "message.state"
+	EventMessageDeleted      = "message.deleted"
+	EventConversationRead    = "conversation.read"
+	EventConversationDeleted = "conversation.deleted"
+	EventPeer                = "peer"
 )
 
 // Event is something a UI may want to show at once.

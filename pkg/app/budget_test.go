@@ -5,23 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 )
-
-func dirBytes(t *testing.T, dir string) int64 {
-	t.Helper()
-	var n int64
-	_ = filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode().IsRegular() {
-			n += fi.Size()
-		}
-		return nil
-	})
-	return n
-}
 
 // TestHostilePeersCannotExceedBudget has three attacker identities push large direct messages (each a
 // link resource) at a victim over loopback TCP. The victim's stored inbound bytes never pass its total
@@ -69,11 +55,11 @@ func TestHostilePeersCannotExceedBudget(t *testing.T) {
 	var stored int
 	for range 600 {
 		info = victim.app.Storage(ctx)
-		msgs, err := victim.app.ListMessages(ctx, "")
+		page, err := victim.app.ListMessages(ctx, MessageQuery{Limit: MaxLimit})
 		if err != nil {
 			t.Fatal(err)
 		}
-		stored = len(msgs)
+		stored = len(page.Items)
 		r := info.Refused
 		if uint64(stored)+r.Advertisements+r.TotalBudget+r.PeerHour >= uint64(sent) && r.PeerHour > 0 {
 			break

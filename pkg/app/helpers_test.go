@@ -105,3 +105,9 @@ func (n *net2) step(d time.Duration) {
 		n.pump()
 	}
 }
+
+// listAll returns the newest page (up to 500) of messages with peer (all when empty).
+func (a *App) listAll(ctx context.Context, peer string) ([]Message, error) {
+	p, err := a.ListMessages(ctx, MessageQuery{Peer: peer, Limit: MaxLimit})
+	return p.Items, err
+}

@@ -105,8 +105,8 @@ func introduce(tb testing.TB, a, b *loopNode) {
 	tb.Helper()
 	ctx := context.Background()
 	has := func(n *loopNode, addr string) bool {
-		ps, _ := n.app.ListPeers(ctx)
-		for _, p := range ps {
+		ps, _ := n.app.ListPeers(ctx, PeerQuery{})
+		for _, p := range ps.Items {
 			if p.Address == addr {
 				return true
 			}

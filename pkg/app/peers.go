@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/reticle-mesh/reticle/pkg/lxmf/router"
@@ -15,26 +17,74 @@ import (
 type PeerInfo struct {
 	Address     string    `json:"address"`
 	DisplayName string    `json:"display_name"`
+	Aspects     []string  `json:"aspects"` // announced aspects seen: lxmf.delivery
 	LastSeen    time.Time `json:"last_seen"`
 	Hops        int       `json:"hops"`
 	StampCost   int       `json:"stamp_cost"`
 }
 
-// ListPeers returns the LXMF peers seen, most recently seen first.
-func (a *App) ListPeers(ctx context.Context) ([]PeerInfo, error) {
-	rows, err := a.st.ListPeers(ctx, 0)
+// PeerPage is a page of peers, most recently seen first; NextCursor is nil on the last page.
+type PeerPage struct {
+	Items      []PeerInfo `json:"items"`
+	NextCursor *string    `json:"next_cursor"`
+}
+
+// PeerQuery selects a page of peers: after Cursor (from a previous page's next_cursor), matching
+// Search (address or display name) when set.
+type PeerQuery struct {
+	Cursor string
+	Search string
+	Limit  int
+}
+
+// ListPeers returns a page of the LXMF peers seen, most recently seen first.
+func (a *App) ListPeers(ctx context.Context, q PeerQuery) (PeerPage, error) {
+	sq := store.PeerQuery{Limit: ClampLimit(q.Limit), Search: strings.TrimSpace(q.Search)}
+	if len(sq.Search) > maxSearch {
+		return PeerPage{}, fmt.Errorf("%w: search is limited to %d bytes", ErrInvalidCursor, maxSearch)
+	}
+	if q.Cursor != "" {
+		c, err := parsePeerCursor(q.Cursor)
+		if err != nil {
+			return PeerPage{}, err
+		}
+		sq.Cursor = c
+	}
+	rows, next, err := a.st.ListPeerPage(ctx, sq)
 	if err != nil {
-		return nil, fmt.Errorf("list peers: %w", err)
+		return PeerPage{}, fmt.Errorf("list peers: %w", err)
 	}
-	out := make([]PeerInfo, 0, len(rows))
-	for _, p := range rows {
-		out = append(out, peerView(p))
+	page := PeerPage{Items: make([]PeerInfo, len(rows))}
+	for i, p := range rows {
+		page.Items[i] = peerView(p)
 	}
-	return out, nil
+	if next != nil {
+		c := base64.RawURLEncoding.EncodeToString([]byte(next.LastSeen.UTC().Format(time.RFC3339Nano) + " " + next.Hash))
+		page.NextCursor = &c
+	}
+	return page, nil
+}
+
+func parsePeerCursor(s string) (*store.PeerCursor, error) {
+	bad := fmt.Errorf("%w: use a next_cursor from a previous page", ErrInvalidCursor)
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	ts, hash, ok := strings.Cut(string(b), " ")
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if !ok || err != nil {
+		return nil, bad
+	}
+	if _, err := ParseAddress(hash); err != nil {
+		return nil, bad
+	}
+	return &store.PeerCursor{LastSeen: t, Hash: hash}, nil
 }
 
 func peerView(p store.Peer) PeerInfo {
-	return PeerInfo{Address: p.Hash, DisplayName: p.DisplayName, LastSeen: p.LastSeen, Hops: p.Hops, StampCost: p.StampCost}
+	return PeerInfo{Address: p.Hash, DisplayName: cleanText(p.DisplayName), Aspects: []string{"lxmf.delivery"},
+		LastSeen: p.LastSeen, Hops: p.Hops, StampCost: p.StampCost}
 }
 
 func routerPeer(p store.Peer) (router.Peer, error) {

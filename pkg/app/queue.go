@@ -84,16 +84,20 @@ func (s sink) Deliver(ctx context.Context, in router.Inbound) error {
 		return err
 	}
 	m := in.Message
+	// Stored once: title, content and the fields without their attachment bytes, which go to
+	// content-addressed files. The packed form is not kept: the signature was checked on arrival and
+	// an inbound message is never sent again.
 	row := &store.Message{
 		MessageID: m.ID.String(), Direction: store.DirectionIn, Peer: m.Source.String(),
-		Title: m.Title, Content: m.Content, Packed: m.Packed, Timestamp: m.Timestamp,
+		Title: m.Title, Content: m.Content, Timestamp: m.Timestamp,
 		State: store.StateReceived, Method: methodName(in.Method), Verified: in.Verified,
 		CreatedAt: in.ReceivedAt.UTC(),
 	}
-	if len(m.Fields) > 0 {
+	d := decompose(m.Fields)
+	if s.a.blobs == nil && len(m.Fields) > 0 {
 		row.Fields = m.Fields.Value().Encode()
 	}
-	inserted, err := s.a.st.InsertMessage(ctx, row)
+	inserted, err := s.a.storeMessage(ctx, row, d)
 	if err != nil {
 		return err
 	}
@@ -101,7 +105,11 @@ func (s sink) Deliver(ctx context.Context, in router.Inbound) error {
 		s.a.log.Debug("duplicate lxmf message ignored", "message_id", row.MessageID)
 		return nil
 	}
-	v := messageView(*row)
+	v, err := s.a.view(ctx, headOf(*row))
+	if err != nil {
+		s.a.log.Warn("new message not published", "message_id", row.MessageID, "error", err)
+		return nil
+	}
 	s.a.events.Publish(Event{Kind: EventMessageReceived, MessageID: v.ID, Peer: v.Peer, State: v.State, Message: &v})
 	return nil
 }

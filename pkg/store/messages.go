@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -42,8 +43,17 @@ type Message struct {
 	NextAttemptAt int64 // Unix milliseconds; when the queue should look at the message next
 	Error         string
 	Verified      bool // inbound: the signature was checked against the sender's known identity
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	Read          bool // inbound: the owner has seen it
+	Renderer      string
+	ReplyTo       string // LXMF id of the message this one replies to, or empty
+	ReactionTo    string // LXMF id of the message this reaction is for; empty for an ordinary message
+	Reaction      string // the reaction's emoji
+	Meta          string // JSON the app derives from the fields (quote, raw field summary); bounded
+	// FieldsState is 1 once attachment bytes live in content-addressed files (Fields then holds only
+	// the rest), 0 for a row written before that, whose Fields are as received.
+	FieldsState int
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // TableName is the messages table.
@@ -52,23 +62,52 @@ func (Message) TableName() string { return "messages" }
 // pendingStates are the outbound states the send queue still works on.
 var pendingStates = []string{StateQueued, StateSending, StateSent}
 
-// InsertMessage stores a message. A message already stored with the same message id and direction is
-// left as it is: inserted is then false and err nil, so a duplicate delivery is a no-op.
-func (s *Store) InsertMessage(ctx context.Context, m *Message) (inserted bool, err error) {
+// InsertMessage stores a message with its attachments (each pointing at a stored file) and moves its
+// conversation forward, in one transaction. A message already stored with the same message id and
+// direction is left as it is: inserted is then false and err nil, so a duplicate delivery is a no-op.
+func (s *Store) InsertMessage(ctx context.Context, m *Message, atts ...Attachment) (inserted bool, err error) {
 	if m.Title == nil {
 		m.Title = []byte{}
 	}
 	if m.Content == nil {
 		m.Content = []byte{}
 	}
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "message_id"}, {Name: "direction"}},
-		DoNothing: true,
-	}).Create(m)
-	if res.Error != nil {
-		return false, fmt.Errorf("insert message %s: %w", m.MessageID, translate(res.Error))
+	if m.Direction == DirectionOut {
+		m.Read = true
 	}
-	return res.RowsAffected > 0, nil
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "message_id"}, {Name: "direction"}},
+			DoNothing: true,
+		}).Create(m)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		inserted = true
+		for i := range atts {
+			atts[i].ID, atts[i].MessageRow = 0, m.ID
+		}
+		if len(atts) > 0 {
+			if err := tx.CreateInBatches(atts, 100).Error; err != nil {
+				return err
+			}
+		}
+		if m.ReactionTo != "" {
+			return nil
+		}
+		unread := 0
+		if m.Direction == DirectionIn && !m.Read {
+			unread = 1
+		}
+		return tx.Exec(`INSERT INTO conversations (peer, last_id, unread, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (peer) DO UPDATE SET last_id = MAX(last_id, excluded.last_id),
+			unread = unread + excluded.unread, updated_at = excluded.updated_at`,
+			m.Peer, m.ID, unread, m.CreatedAt.UTC()).Error
+	})
+	if err != nil {
+		return false, fmt.Errorf("insert message %s: %w", m.MessageID, translate(err))
+	}
+	return inserted, nil
 }
 
 // GetMessage returns the message with the given id and direction, or ErrNotFound.
@@ -136,19 +175,61 @@ type MessageUpdate struct {
 	Error         string
 }
 
-// UpdateOutbound sets the delivery state of an outbound message, or returns ErrNotFound.
+// ErrorCancelled is the error of an outbound message the owner cancelled. The router's later updates
+// of a cancelled message are ignored, so a cancel wins over an attempt already under way.
+const ErrorCancelled = "cancelled"
+
+// UpdateOutbound sets the delivery state of an outbound message, or returns ErrNotFound. A delivered
+// message drops its packed copy: nothing sends it again, and the rest of the row shows it. A cancelled
+// message keeps its state (the update is skipped, without error).
 func (s *Store) UpdateOutbound(ctx context.Context, messageID string, u MessageUpdate) error {
+	set := map[string]any{
+		"state": u.State, "attempts": u.Attempts, "next_attempt_at": u.NextAttemptAt,
+		"error": u.Error, "updated_at": time.Now().UTC(),
+	}
+	if u.State == StateDelivered {
+		set["packed"] = nil
+	}
 	res := s.db.WithContext(ctx).Model(&Message{}).
-		Where("message_id = ? AND direction = ?", messageID, DirectionOut).
-		Updates(map[string]any{
-			"state": u.State, "attempts": u.Attempts, "next_attempt_at": u.NextAttemptAt,
-			"error": u.Error, "updated_at": time.Now().UTC(),
-		})
+		Where("message_id = ? AND direction = ? AND NOT (state = ? AND error = ?)", messageID, DirectionOut, StateFailed, ErrorCancelled).
+		Updates(set)
 	if res.Error != nil {
 		return fmt.Errorf("update message %s: %w", messageID, translate(res.Error))
 	}
 	if res.RowsAffected == 0 {
-		return fmt.Errorf("update message %s: %w", messageID, ErrNotFound)
+		if _, err := s.GetMessage(ctx, messageID, DirectionOut); err != nil {
+			return fmt.Errorf("update message %s: %w", messageID, err)
+		}
+	}
+	return nil
+}
+
+// RetryOutbound puts a failed outbound message back in the queue (attempts reset, due now). It returns
+// ErrNotFound when no failed outbound message with a packed copy has that id.
+func (s *Store) RetryOutbound(ctx context.Context, messageID string, nowMillis int64) error {
+	res := s.db.WithContext(ctx).Model(&Message{}).
+		Where("message_id = ? AND direction = ? AND state = ? AND packed IS NOT NULL", messageID, DirectionOut, StateFailed).
+		Updates(map[string]any{"state": StateQueued, "attempts": 0, "next_attempt_at": nowMillis, "error": "", "updated_at": time.Now().UTC()})
+	if res.Error != nil {
+		return fmt.Errorf("retry message %s: %w", messageID, translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("retry message %s: %w", messageID, ErrNotFound)
+	}
+	return nil
+}
+
+// CancelOutbound fails a queued or sending outbound message with ErrorCancelled. It returns ErrNotFound
+// when no outbound message in those states has that id.
+func (s *Store) CancelOutbound(ctx context.Context, messageID string) error {
+	res := s.db.WithContext(ctx).Model(&Message{}).
+		Where("message_id = ? AND direction = ? AND state IN ?", messageID, DirectionOut, []string{StateQueued, StateSending}).
+		Updates(map[string]any{"state": StateFailed, "error": ErrorCancelled, "next_attempt_at": 0, "updated_at": time.Now().UTC()})
+	if res.Error != nil {
+		return fmt.Errorf("cancel message %s: %w", messageID, translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("cancel message %s: %w", messageID, ErrNotFound)
 	}
 	return nil
 }

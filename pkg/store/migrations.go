@@ -10,5 +10,6 @@ func migrations() []migration {
 		m0004Messages(),
 		m0005Propagation(),
 		m0006AtRestRecord(),
+		m0007Conversations(),
 	}
 }

@@ -23,9 +23,42 @@ type Peer struct {
 // TableName is the peers table.
 func (Peer) TableName() string { return "peers" }
 
+// DefaultMaxPeers caps the peers table when Options.MaxPeers is not set.
+const DefaultMaxPeers = 10_000
+
 // UpsertPeer stores a peer, or updates the display name, stamp cost, hops and last seen time of a known
-// one. The public key of a known peer is never replaced: the hash is derived from it.
+// one. The public key of a known peer is never replaced: the hash is derived from it. Past the cap, the
+// least recently seen peers without a conversation are evicted, so an announce flood cannot grow the table
+// without bound.
 func (s *Store) UpsertPeer(ctx context.Context, p *Peer) error {
+	if err := s.upsertPeer(ctx, p); err != nil {
+		return err
+	}
+	return s.evictPeers(ctx)
+}
+
+func (s *Store) evictPeers(ctx context.Context) error {
+	limit := s.maxPeers
+	if limit <= 0 {
+		limit = DefaultMaxPeers
+	}
+	var n int64
+	db := s.db.WithContext(ctx)
+	if err := db.Model(&Peer{}).Count(&n).Error; err != nil {
+		return fmt.Errorf("count peers: %w", translate(err))
+	}
+	if n <= int64(limit) {
+		return nil
+	}
+	err := db.Exec(`DELETE FROM peers WHERE hash IN (SELECT hash FROM peers
+		WHERE hash NOT IN (SELECT peer FROM conversations) ORDER BY last_seen, hash LIMIT ?)`, n-int64(limit)).Error
+	if err != nil {
+		return fmt.Errorf("evict peers: %w", translate(err))
+	}
+	return nil
+}
+
+func (s *Store) upsertPeer(ctx context.Context, p *Peer) error {
 	now := time.Now().UTC()
 	if p.CreatedAt.IsZero() {
 		p.CreatedAt = now
@@ -62,4 +95,44 @@ func (s *Store) ListPeers(ctx context.Context, limit int) ([]Peer, error) {
 		return nil, fmt.Errorf("list peers: %w", translate(err))
 	}
 	return out, nil
+}
+
+// PeerQuery selects a page of peers, most recently seen first: those after the Cursor peer (nil: from
+// the first), matching Search (address or display name) when it is not empty.
+type PeerQuery struct {
+	Cursor *PeerCursor
+	Search string
+	Limit  int
+}
+
+// PeerCursor is the position after which a peers page starts.
+type PeerCursor struct {
+	LastSeen time.Time
+	Hash     string
+}
+
+// ListPeerPage returns a page of peers and the cursor of the next page (nil at the end).
+func (s *Store) ListPeerPage(ctx context.Context, q PeerQuery) ([]Peer, *PeerCursor, error) {
+	if q.Limit <= 0 {
+		return nil, nil, fmt.Errorf("list peers: limit %d", q.Limit)
+	}
+	d := s.db.WithContext(ctx).Order("last_seen DESC").Order("hash").Limit(q.Limit + 1)
+	if c := q.Cursor; c != nil {
+		d = d.Where("last_seen < ? OR (last_seen = ? AND hash > ?)", c.LastSeen.UTC(), c.LastSeen.UTC(), c.Hash)
+	}
+	if q.Search != "" {
+		like := "%" + escapeLike(q.Search) + "%"
+		d = d.Where(`hash LIKE ? ESCAPE '\' OR display_name LIKE ? ESCAPE '\'`, like, like)
+	}
+	var out []Peer
+	if err := d.Find(&out).Error; err != nil {
+		return nil, nil, fmt.Errorf("list peers: %w", translate(err))
+	}
+	var next *PeerCursor
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+		last := out[len(out)-1]
+		next = &PeerCursor{LastSeen: last.LastSeen, Hash: last.Hash}
+	}
+	return out, next, nil
 }

@@ -30,12 +30,15 @@ type Options struct {
 	Logger *slog.Logger // nil discards
 	// MigrateTo stops migrating at this version (0 = all). Only tests use it.
 	MigrateTo int
+	// MaxPeers caps the peers table (default DefaultMaxPeers).
+	MaxPeers int
 }
 
 // Store is an open database with its schema up to date.
 type Store struct {
-	db  *gorm.DB
-	log *slog.Logger
+	db       *gorm.DB
+	log      *slog.Logger
+	maxPeers int
 }
 
 // Open opens (creating if needed) the database at opts.Path and applies pending migrations.
@@ -78,7 +81,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	// One connection: SQLite has one writer anyway, and this keeps every statement's pragmas in force.
 	sqlDB.SetMaxOpenConns(1)
-	s := &Store{db: db, log: log}
+	s := &Store{db: db, log: log, maxPeers: opts.MaxPeers}
 	if err := s.Ping(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("open store: %w", err)

@@ -59,35 +59,16 @@ func (s *Store) OnFull(fn func()) error {
 	return nil
 }
 
-// inboundBytesExpr sums the stored bytes of a message row: every blob column the messages table has
-// (title, content, fields, packed), so the measure follows the schema when a migration drops one.
-func (s *Store) inboundBytesExpr(ctx context.Context) (string, error) {
-	var cols []string
-	err := s.db.WithContext(ctx).Raw("SELECT name FROM pragma_table_info('messages')").Scan(&cols).Error
-	if err != nil {
-		return "", fmt.Errorf("message columns: %w", translate(err))
-	}
-	var parts []string
-	for _, c := range cols {
-		switch c {
-		case "title", "content", "fields", "packed":
-			parts = append(parts, "COALESCE(LENGTH("+c+"), 0)")
-		}
-	}
-	if len(parts) == 0 {
-		return "0", nil
-	}
-	return strings.Join(parts, " + "), nil
-}
+// inboundBytesExpr is the stored bytes of a message row: its blob columns plus the attachment files it
+// references (counted per reference, so a file two messages share is charged to both: conservative).
+const inboundBytesExpr = `COALESCE(LENGTH(title), 0) + COALESCE(LENGTH(content), 0) + COALESCE(LENGTH(fields), 0) +
+	COALESCE(LENGTH(packed), 0) + (SELECT COALESCE(SUM(a.size), 0) FROM attachments a WHERE a.message_row = messages.id)`
 
 // InboundBytes is the sum of the stored bytes of every inbound message (title, content, fields and
 // packed form as far as the schema keeps them). LENGTH of a blob reads no overflow pages, so this costs
 // one pass over the rows, not over the bytes.
 func (s *Store) InboundBytes(ctx context.Context) (int64, error) {
-	expr, err := s.inboundBytesExpr(ctx)
-	if err != nil {
-		return 0, err
-	}
+	expr := inboundBytesExpr
 	var n int64
 	q := "SELECT COALESCE(SUM(" + expr + "), 0) FROM messages WHERE direction = ?"
 	if err := s.db.WithContext(ctx).Raw(q, DirectionIn).Scan(&n).Error; err != nil {
@@ -109,10 +90,7 @@ func (s *Store) InboundSince(ctx context.Context, since time.Time, limit int) ([
 	if limit <= 0 {
 		limit = 100000
 	}
-	expr, err := s.inboundBytesExpr(ctx)
-	if err != nil {
-		return nil, err
-	}
+	expr := inboundBytesExpr
 	var out []InboundUse
 	q := "SELECT peer, created_at, " + expr + " AS bytes FROM messages WHERE direction = ? AND created_at >= ? ORDER BY id DESC LIMIT ?"
 	if err := s.db.WithContext(ctx).Raw(q, DirectionIn, since.UTC(), limit).Scan(&out).Error; err != nil {

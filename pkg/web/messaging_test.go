@@ -22,6 +22,13 @@ type fakeMessaging struct {
 	listPeer  string
 	sendErr   error
 	annErr    error
+
+	msgQuery    app.MessageQuery
+	peerQuery   app.PeerQuery
+	convQuery   app.ConversationQuery
+	deleted     []string
+	read        []string
+	attachments map[int]func() app.AttachmentContent
 }
 
 func (f *fakeMessaging) Identity(context.Context) app.IdentityInfo {
@@ -35,8 +42,11 @@ func (f *fakeMessaging) Announce(context.Context) error {
 	return f.annErr
 }
 
-func (f *fakeMessaging) ListPeers(context.Context) ([]app.PeerInfo, error) {
-	return []app.PeerInfo{{Address: strings.Repeat("cd", 16), DisplayName: "bob", Hops: 2, LastSeen: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}, nil
+func (f *fakeMessaging) ListPeers(_ context.Context, q app.PeerQuery) (app.PeerPage, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.peerQuery = q
+	return app.PeerPage{Items: []app.PeerInfo{{Address: strings.Repeat("cd", 16), DisplayName: "bob", Hops: 2, LastSeen: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}}, nil
 }
 
 func (f *fakeMessaging) Send(_ context.Context, r app.SendRequest) (app.Message, error) {
@@ -49,14 +59,77 @@ func (f *fakeMessaging) Send(_ context.Context, r app.SendRequest) (app.Message,
 	return app.Message{ID: strings.Repeat("ef", 32), Direction: "out", Peer: r.To, Content: r.Content, State: "queued", Method: "opportunistic"}, nil
 }
 
-func (f *fakeMessaging) ListMessages(_ context.Context, peer string) ([]app.Message, error) {
+func (f *fakeMessaging) ListMessages(_ context.Context, q app.MessageQuery) (app.MessagePage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.listPeer = peer
-	if peer == "bad" {
-		return nil, app.ErrInvalidAddress
+	f.listPeer, f.msgQuery = q.Peer, q
+	if q.Peer == "bad" {
+		return app.MessagePage{}, app.ErrInvalidAddress
 	}
-	return []app.Message{{ID: "1", State: "delivered"}, {ID: "2", State: "queued"}}, nil
+	return app.MessagePage{Items: []app.Message{{ID: "1", State: "delivered"}, {ID: "2", State: "queued"}}, HasMoreBefore: true}, nil
+}
+
+func (f *fakeMessaging) GetMessage(_ context.Context, id string) (app.Message, error) {
+	if id != strings.Repeat("ef", 32) {
+		return app.Message{}, app.ErrNotFound
+	}
+	return app.Message{ID: id, State: "delivered", Content: "whole"}, nil
+}
+
+func (f *fakeMessaging) DeleteMessage(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if id != strings.Repeat("ef", 32) {
+		return app.ErrNotFound
+	}
+	f.deleted = append(f.deleted, id)
+	return nil
+}
+
+func (f *fakeMessaging) RetryMessage(_ context.Context, id string) (app.Message, error) {
+	if id != strings.Repeat("ef", 32) {
+		return app.Message{}, app.ErrState
+	}
+	return app.Message{ID: id, State: "queued"}, nil
+}
+
+func (f *fakeMessaging) CancelMessage(_ context.Context, id string) (app.Message, error) {
+	return app.Message{ID: id, State: "failed", Error: "cancelled"}, nil
+}
+
+func (f *fakeMessaging) OpenAttachment(_ context.Context, id string, index int) (app.AttachmentContent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.attachments[index]
+	if !ok || id != strings.Repeat("ef", 32) {
+		return app.AttachmentContent{}, app.ErrNotFound
+	}
+	return a(), nil
+}
+
+func (f *fakeMessaging) ListConversations(_ context.Context, q app.ConversationQuery) (app.ConversationPage, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.convQuery = q
+	next := "7"
+	return app.ConversationPage{Items: []app.Conversation{{Peer: strings.Repeat("cd", 16), Unread: 3}}, NextCursor: &next}, nil
+}
+
+func (f *fakeMessaging) MarkRead(_ context.Context, peer string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if peer == "bad" {
+		return app.ErrInvalidAddress
+	}
+	f.read = append(f.read, peer)
+	return nil
+}
+
+func (f *fakeMessaging) DeleteConversation(_ context.Context, peer string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deleted = append(f.deleted, peer)
+	return nil
 }
 
 type msgEnv struct {
@@ -101,15 +174,30 @@ func TestMessagingRoutes(t *testing.T) {
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"address":"abababababababababababababababab"`) || !strings.Contains(rec.Body.String(), `"display_name":"me"`) {
 		t.Fatalf("identity: %d %s", rec.Code, rec.Body)
 	}
-	rec = e.do(req{method: "GET", path: "/api/v1/peers", hdr: bearer(e.read)})
-	var peers []map[string]any
-	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &peers) != nil || len(peers) != 1 || peers[0]["hops"] != float64(2) || peers[0]["last_seen"] == nil {
+	rec = e.do(req{method: "GET", path: "/api/v1/peers?q=bo&limit=9000", hdr: bearer(e.read)})
+	var peers struct {
+		Items      []map[string]any `json:"items"`
+		NextCursor *string          `json:"next_cursor"`
+	}
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &peers) != nil || len(peers.Items) != 1 || peers.Items[0]["hops"] != float64(2) || peers.Items[0]["last_seen"] == nil {
 		t.Fatalf("peers: %d %s", rec.Code, rec.Body)
 	}
+	if e.fake.peerQuery.Search != "bo" || e.fake.peerQuery.Limit != app.MaxLimit || !strings.Contains(rec.Body.String(), `"next_cursor":null`) {
+		t.Fatalf("peer query %+v, body %s", e.fake.peerQuery, rec.Body)
+	}
 	rec = e.do(req{method: "GET", path: "/api/v1/messages?peer=" + bob, hdr: bearer(e.read)})
-	var msgs []app.Message
-	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &msgs) != nil || len(msgs) != 2 || e.fake.listPeer != bob {
-		t.Fatalf("messages: %d %s (peer %q)", rec.Code, rec.Body, e.fake.listPeer)
+	var msgs app.MessagePage
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &msgs) != nil || len(msgs.Items) != 2 || e.fake.listPeer != bob || !msgs.HasMoreBefore || e.fake.msgQuery.Limit != app.DefaultLimit {
+		t.Fatalf("messages: %d %s (query %+v)", rec.Code, rec.Body, e.fake.msgQuery)
+	}
+	rec = e.do(req{method: "GET", path: "/api/v1/messages?before=" + strings.Repeat("ab", 32) + "&limit=5", hdr: bearer(e.read)})
+	if rec.Code != 200 || e.fake.msgQuery.Before != strings.Repeat("ab", 32) || e.fake.msgQuery.Limit != 5 || e.fake.msgQuery.Peer != "" {
+		t.Fatalf("messages before: %d %s (query %+v)", rec.Code, rec.Body, e.fake.msgQuery)
+	}
+	for _, bad := range []string{"0", "-1", "x"} {
+		if rec = e.do(req{method: "GET", path: "/api/v1/messages?limit=" + bad, hdr: bearer(e.read)}); rec.Code != 400 || errCode(rec) != "invalid_limit" {
+			t.Fatalf("limit %s: %d %s", bad, rec.Code, rec.Body)
+		}
 	}
 	rec = e.do(req{method: "GET", path: "/api/v1/messages?peer=bad", hdr: bearer(e.read)})
 	if rec.Code != 400 || errCode(rec) != "invalid_address" {

@@ -3,6 +3,7 @@ package interop
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -105,16 +106,14 @@ func startLXMFPeer(t *testing.T, name, ifaceSection string, extra ...string) (*p
 // message returns the stored message with id, if any.
 func (n *lxmfNode) message(t *testing.T, id string) (lxapp.Message, bool) {
 	t.Helper()
-	ms, err := n.app.ListMessages(context.Background(), "")
+	m, err := n.app.GetMessage(context.Background(), id)
+	if errors.Is(err, lxapp.ErrNotFound) {
+		return lxapp.Message{}, false
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range ms {
-		if m.ID == id {
-			return m, true
-		}
-	}
-	return lxapp.Message{}, false
+	return m, true
 }
 
 // waitMessage polls the store (bounded) for a message with id.

@@ -3,14 +3,13 @@ package interop
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	lxapp "github.com/reticle-mesh/reticle/pkg/app"
-	"github.com/reticle-mesh/reticle/pkg/lxmf"
 	"github.com/reticle-mesh/reticle/pkg/lxmf/router"
-	"github.com/reticle-mesh/reticle/pkg/rns/wire/msgpack"
 	"github.com/reticle-mesh/reticle/pkg/store"
 )
 
@@ -152,7 +151,8 @@ func exchangeAnnounces(t *testing.T, rt *lxmfNode, py *proc, pyAddr string) lxap
 	for attempt := 1; attempt <= maxAttempts && peer == nil; attempt++ {
 		py.send(map[string]any{"cmd": "announce"})
 		for range 160 {
-			peers, err := rt.app.ListPeers(ctx)
+			pp, err := rt.app.ListPeers(ctx, lxapp.PeerQuery{})
+			peers := pp.Items
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -284,27 +284,28 @@ func TestLXMFDirectAttachment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := msgpack.DecodeValue(row.Fields, msgpack.Limits{MaxSize: 16 << 20})
+	// Stored once: the bytes live in a content-addressed file, the API shows and serves them.
+	full, err := rt.app.GetMessage(context.Background(), q.str("hash"))
+	if err != nil || len(full.Attachments) != 1 || full.Attachments[0].Name != "blob.bin" || full.Attachments[0].Size != int64(size) || !row.Verified || len(row.Fields) != 0 {
+		t.Fatalf("attachments %+v, %v (verified %v, fields left %d bytes)", full.Attachments, err, row.Verified, len(row.Fields))
+	}
+	ac, err := rt.app.OpenAttachment(context.Background(), q.str("hash"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fields, err := lxmf.FieldsFromValue(v)
-	if err != nil {
-		t.Fatal(err)
+	data, err := io.ReadAll(ac.Body)
+	_ = ac.Body.Close()
+	if err != nil || len(data) != size {
+		t.Fatalf("attachment bytes %d, %v", len(data), err)
 	}
-	atts, err := fields.Attachments()
-	if err != nil || len(atts) != 1 || atts[0].Name != "blob.bin" || len(atts[0].Data) != size || !row.Verified {
-		t.Fatalf("attachments %d, %v (verified %v)", len(atts), err, row.Verified)
-	}
-	if !strings.HasPrefix(string(atts[0].Data), "reticle-attachment-reticle-attachment-") {
-		t.Fatalf("attachment content %q...", atts[0].Data[:40])
+	if !strings.HasPrefix(string(data), "reticle-attachment-reticle-attachment-") {
+		t.Fatalf("attachment content %q...", data[:40])
 	}
 
 	// And back: Reticle sends a 5 MiB attachment to Python.
-	var f lxmf.Fields
-	f.SetAttachments([]lxmf.Attachment{{Name: "back.bin", Data: atts[0].Data}})
 	start = time.Now()
-	m, err := rt.app.Send(context.Background(), lxapp.SendRequest{To: pyAddr, Content: "the file back", Method: "direct", Fields: f})
+	m, err := rt.app.Send(context.Background(), lxapp.SendRequest{To: pyAddr, Content: "the file back", Method: "direct",
+		Attachments: []lxapp.AttachmentInput{{Name: "back.bin", Data: data}}})
 	if err != nil {
 		t.Fatal(err)
 	}

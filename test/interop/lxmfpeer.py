@@ -68,7 +68,12 @@ def main():
 
     def on_message(m):
         atts = (m.fields or {}).get(LXMF.FIELD_FILE_ATTACHMENTS) or []
-        emit(event="message", attachments=[[a[0] if isinstance(a[0], str) else a[0].decode(), len(a[1])] for a in atts], hash=m.hash.hex(), source=m.source_hash.hex(), dest=m.destination_hash.hex(),
+        f = m.fields or {}
+        img = f.get(LXMF.FIELD_IMAGE)
+        aud = f.get(LXMF.FIELD_AUDIO)
+        emit(event="message", attachments=[[a[0] if isinstance(a[0], str) else a[0].decode(), len(a[1])] for a in atts],
+             image=[img[0] if isinstance(img[0], str) else img[0].decode(), bytes(img[1]).hex()] if img else None,
+             audio=[aud[0], bytes(aud[1]).hex()] if aud else None, hash=m.hash.hex(), source=m.source_hash.hex(), dest=m.destination_hash.hex(),
              title=m.title_as_string(), content=m.content_as_string(),
              signature_validated=bool(m.signature_validated),
              unverified_reason=m.unverified_reason, method=m.method,
@@ -117,6 +122,11 @@ def send(router, source, cmd):
     if cmd.get("attachment_size"):
         blob = (b"reticle-attachment-" * (cmd["attachment_size"] // 19 + 1))[:cmd["attachment_size"]]
         fields = {LXMF.FIELD_FILE_ATTACHMENTS: [["blob.bin", blob]]}
+    if cmd.get("media"):
+        fields = fields or {}
+        fields[LXMF.FIELD_FILE_ATTACHMENTS] = [["notes.txt", b"file from python"]]
+        fields[LXMF.FIELD_IMAGE] = ["png", b"\x89PNG\r\n\x1a\n" + bytes(range(64))]
+        fields[LXMF.FIELD_AUDIO] = [LXMF.AM_OPUS_OGG, b"OggS" + bytes(range(32))]
     m = LXMF.LXMessage(out, source, cmd.get("content", ""), cmd.get("title", ""), fields=fields, desired_method=method)
 
     def state(msg):
