@@ -188,6 +188,7 @@ type Transport struct {
 	handlers      []*announceHandler
 	prDest        wire.Hash
 	stats         Counters
+	drops         dropLog
 
 	// Shared instance state (shared.go).
 	nLocal, nUpstream int
