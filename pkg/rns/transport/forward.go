@@ -47,13 +47,13 @@ func (t *Transport) transmit(st *ifState, raw []byte) bool {
 	if st.ifac != nil {
 		masked, err := st.ifac.Apply(raw)
 		if err != nil {
-			t.log.Debug("ifac apply failed", "interface", st.i.Name(), "error", err)
+			t.drop(DropIFACApply, "interface", st.i.Name(), "error", err)
 			return false
 		}
 		raw = masked
 	}
 	if err := st.i.Send(raw); err != nil {
-		t.log.Debug("send failed", "interface", st.i.Name(), "error", err)
+		t.drop(DropSendFailed, "interface", st.i.Name(), "bytes", len(raw), "error", err)
 		return false
 	}
 	t.stats.PacketsOut++

@@ -79,7 +79,7 @@ func (t *Transport) inbound(i iface.Interface, raw []byte, released bool) {
 		if d == nil && errors.Is(err, identity.ErrSignature) {
 			t.stats.AnnouncesInvalid++
 		}
-		t.log.Debug("dropped malformed packet", "interface", i.Name(), "bytes", len(raw), "error", err)
+		t.drop(DropMalformed, "interface", i.Name(), "bytes", len(raw), "error", err)
 	default:
 		t.process(st, d, raw, released, &fx)
 	}

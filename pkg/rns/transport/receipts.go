@@ -167,6 +167,7 @@ func (t *Transport) handleProof(st *ifState, p *wire.Packet, lf localFlags, now 
 	}
 	if r.id == nil || !r.id.Verify(sig, r.hash[:]) {
 		st.violations++
+		t.drop(DropProofInvalid, "interface", st.i.Name())
 		return
 	}
 	t.dropReceipt(r)

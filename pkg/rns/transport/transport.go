@@ -192,6 +192,7 @@ type Transport struct {
 	handlers      []*announceHandler
 	prDest        wire.Hash
 	stats         Counters
+	drops         dropLog
 
 	// Shared instance state (shared.go).
 	nLocal, nUpstream int
