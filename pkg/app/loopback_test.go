@@ -57,11 +57,6 @@ func startLoopNodeIn(tb testing.TB, dir, name string, withLinks bool, opts Optio
 	if opts.Router.MaxInboundPerPeer == 0 {
 		opts.Router.MaxInboundPerPeer = 1 << 20 // throughput benchmarks send far more than the default limit
 	}
-	if opts.Router.RetryWait == 0 {
-		// One attempt lost to a slow, loaded CI machine must not push the retry past a test's wait: the
-		// defaults (10 s doubling) are for the mesh, not for loopback.
-		opts.Router.RetryWait, opts.Router.MaxRetryWait = time.Second, 2*time.Second
-	}
 	if n.app, err = New(opts, st, node); err != nil {
 		tb.Fatal(err)
 	}

@@ -181,9 +181,13 @@ func (r *Router) attemptDirect(ctx context.Context, m Outbound, now time.Time) {
 	var err error
 	if len(m.Packed) <= l.MDU() {
 		// One link packet, proven by the recipient (LXMessage.send for
-		// DIRECT with the PACKET representation).
+		// DIRECT with the PACKET representation). The receipt stays open
+		// until this attempt's retry is due: the link's default (6 RTTs of
+		// the handshake, milliseconds on a fast hop) expired in bursts while
+		// the proof was still queued behind the burst, so stored messages
+		// were sent again 10-30 s later.
 		var rc *link.PacketReceipt
-		if rc, err = l.SendWithReceipt(m.Packed, 0); err == nil {
+		if rc, err = l.SendWithReceipt(m.Packed, r.backoff(m.Attempts)); err == nil {
 			r.mu.Lock()
 			r.packets = append(r.packets, pendingPacket{rc: rc, id: msgID, attempts: attempts})
 			r.mu.Unlock()

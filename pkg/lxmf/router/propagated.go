@@ -198,7 +198,7 @@ func (r *Router) attemptPropagated(ctx context.Context, m Outbound, now time.Tim
 	r.mu.Unlock()
 	if lxmf.PropagationRepresentation(len(container)) == lxmf.RepresentationPacket && len(container) <= l.MDU() {
 		var rc *link.PacketReceipt
-		if rc, err = l.SendWithReceipt(container, 0); err == nil {
+		if rc, err = l.SendWithReceipt(container, r.backoff(attempts)); err == nil {
 			r.mu.Lock()
 			r.packets = append(r.packets, pendingPacket{rc: rc, id: msgID, attempts: attempts})
 			r.mu.Unlock()

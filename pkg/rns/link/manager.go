@@ -81,6 +81,7 @@ type Manager struct {
 	tr    *transport.Transport
 	log   *slog.Logger
 	clock transport.Clock
+	drops transport.DropCounter
 
 	mu        sync.Mutex
 	links     map[wire.Hash]*Link

@@ -153,19 +153,34 @@ func (l *Link) packetProofLocked(data []byte, now time.Time) {
 	copy(h[:], data)
 	r := l.receipts[h]
 	if r == nil || l.peerSig == nil {
+		// Late (its receipt already timed out) or for a packet never sent on this link: the
+		// sender's next attempt is what is left, so say so.
+		l.m.drops.Drop(l.m.log, now, DropProofNoReceipt, "link", l.id.String())
 		return
 	}
 	if !ed25519.Verify(l.peerSig, h[:], data[wire.FullHashLen:wire.FullHashLen+wire.SignatureLen]) {
+		l.m.drops.Drop(l.m.log, now, DropProofInvalid, "link", l.id.String())
 		return
 	}
 	delete(l.receipts, h)
 	r.conclude(true, nil, now)
 }
 
+// Drop reasons of the link layer, counted by Manager.Drops.
+const (
+	DropProofNoReceipt = "link_proof_no_receipt" // a proof for no pending receipt (late or unknown)
+	DropProofInvalid   = "link_proof_bad_signature"
+	DropReceiptTimeout = "link_receipt_timeout" // no proof before the receipt's deadline
+)
+
+// Drops returns the link layer's drop counts by reason (the Drop* constants). The map is a copy.
+func (m *Manager) Drops() map[string]uint64 { return m.drops.Counts() }
+
 // receiptJobsLocked times out packet receipts. Called with l.mu held.
 func (l *Link) receiptJobsLocked(now time.Time) {
 	for h, r := range l.receipts {
 		if now.After(r.deadline) {
+			l.m.drops.Drop(l.m.log, now, DropReceiptTimeout, "link", l.id.String())
 			delete(l.receipts, h)
 			r.conclude(false, ErrTimeout, now)
 		}

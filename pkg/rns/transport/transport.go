@@ -192,7 +192,7 @@ type Transport struct {
 	handlers      []*announceHandler
 	prDest        wire.Hash
 	stats         Counters
-	drops         dropLog
+	drops         DropCounter
 
 	// Shared instance state (shared.go).
 	nLocal, nUpstream int
