@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,6 +70,7 @@ type App struct {
 	r      *router.Router
 	prop   *propagation
 	events *Broker
+	id     *identity.Identity
 
 	mu      sync.Mutex
 	started bool
@@ -108,7 +110,7 @@ func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error
 			return nil, fmt.Errorf("new app: lxmf identity: %w", err)
 		}
 	}
-	a := &App{opts: opts, log: opts.Logger, st: st, tr: tr, events: NewBroker()}
+	a := &App{opts: opts, log: opts.Logger, st: st, tr: tr, events: NewBroker(), id: id}
 	ro := opts.Router
 	ro.Identity, ro.DisplayName, ro.StampCost = id, opts.DisplayName, opts.StampCost
 	ro.Clock, ro.Logger = opts.Clock, opts.Logger.With("component", "lxmf")
@@ -191,15 +193,19 @@ func (a *App) Events() *Broker { return a.events }
 // Router returns the LXMF router (for tests and diagnostics).
 func (a *App) Router() *router.Router { return a.r }
 
-// IdentityInfo is the own LXMF address and display name.
+// IdentityInfo is the own LXMF address and display name, and the identity behind the address: its hash
+// (what rnpath and NomadNet show) and public key (64 bytes, X25519 then Ed25519, hex).
 type IdentityInfo struct {
-	Address     string `json:"address"`
-	DisplayName string `json:"display_name"`
+	Address      string `json:"address"`
+	DisplayName  string `json:"display_name"`
+	IdentityHash string `json:"identity_hash"`
+	PublicKey    string `json:"public_key"`
 }
 
-// Identity returns the own LXMF delivery address and display name.
+// Identity returns the own LXMF delivery address, display name, identity hash and public key.
 func (a *App) Identity(context.Context) IdentityInfo {
-	return IdentityInfo{Address: a.r.Hash().String(), DisplayName: a.r.DisplayName()}
+	return IdentityInfo{Address: a.r.Hash().String(), DisplayName: a.r.DisplayName(),
+		IdentityHash: a.id.Hash().String(), PublicKey: hex.EncodeToString(a.id.PublicKey())}
 }
 
 // Announce announces the delivery destination now. It returns

@@ -52,6 +52,7 @@ type Deps struct {
 	System    func() SystemInfo // nil reports build info only
 	Auth      Authenticator     // nil: every protected route answers 401
 	Messaging Messaging         // nil: the messaging routes answer 503
+	Network   Network           // nil: the interface and path routes answer 503
 }
 
 // Server is the configured Echo instance and its http.Server.
