@@ -40,8 +40,11 @@ type Options struct {
 	// MaxFields limits the packed fields (attachments) of a message sent
 	// (default 8 MiB).
 	MaxFields int
-	// AnnounceAtStart announces the delivery destination when Start runs.
+	// AnnounceAtStart announces the delivery destination (and a hosted propagation node) when Start runs.
 	AnnounceAtStart bool
+	// AnnounceInterval announces again on this interval, with jitter (0: never); interface-up events
+	// from the node announce regardless.
+	AnnounceInterval time.Duration
 	// Links enables direct delivery over links (nil: direct is unavailable).
 	// It is the node's shared link manager; the app does not start it.
 	Links *link.Manager
@@ -71,6 +74,9 @@ type App struct {
 	prop   *propagation
 	events *Broker
 	id     *identity.Identity
+	// ifEvents reports interfaces coming up (nil in tests without a node).
+	ifEvents InterfaceEvents
+	ann      *announcer
 
 	mu      sync.Mutex
 	started bool
@@ -84,7 +90,12 @@ func New(opts Options, st *store.Store, node *rns.Node) (*App, error) {
 	if st == nil || node == nil {
 		return nil, errors.New("new app: store and node are required")
 	}
-	return newApp(opts, st, node.Transport())
+	a, err := newApp(opts, st, node.Transport())
+	if err != nil {
+		return nil, err
+	}
+	a.ifEvents = node
+	return a, nil
 }
 
 func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error) {
@@ -122,6 +133,10 @@ func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error
 		return nil, fmt.Errorf("new app: %w", err)
 	}
 	a.r = r
+	if a.opts.DisplayName == "" {
+		a.opts.DisplayName = DefaultDisplayName(r.Hash())
+		r.SetDisplayName(a.opts.DisplayName)
+	}
 	if a.prop, err = newPropagation(a); err != nil {
 		_ = r.Close()
 		return nil, fmt.Errorf("new app: %w", err)
@@ -164,10 +179,9 @@ func (a *App) Start(ctx context.Context) error {
 	a.started = true
 	a.log.Info("lxmf messaging started", "address", a.r.Hash().String(), "peers", len(peers))
 	if a.opts.AnnounceAtStart {
-		if err := a.r.Announce(); err != nil {
-			a.log.Info("initial lxmf announce not sent", "error", err)
-		}
+		a.announceAll("start")
 	}
+	a.startAnnouncer(ctx)
 	return nil
 }
 
@@ -179,7 +193,9 @@ func (a *App) Close() error {
 		return nil
 	}
 	a.closed = true
+	ann := a.ann
 	a.mu.Unlock()
+	ann.stop()
 	a.prop.close()
 	if err := a.r.Close(); err != nil {
 		return fmt.Errorf("close app: %w", err)
@@ -208,14 +224,19 @@ func (a *App) Identity(context.Context) IdentityInfo {
 		IdentityHash: a.id.Hash().String(), PublicKey: hex.EncodeToString(a.id.PublicKey())}
 }
 
-// Announce announces the delivery destination now. It returns
-// ErrNotConnected when no interface could send it.
+// Announce announces the delivery destination now, and the hosted propagation node if there is one.
+// It returns ErrNotConnected when no interface could send it.
 func (a *App) Announce(context.Context) error {
 	if err := a.r.Announce(); err != nil {
 		if errors.Is(err, transport.ErrNotSent) {
 			return fmt.Errorf("%w: %w", ErrNotConnected, err)
 		}
 		return err
+	}
+	if _, hosted := a.PropagationServerAddress(); hosted {
+		if err := a.AnnouncePropagation(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
