@@ -141,12 +141,20 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 	}
 	a.lc.add(component{name: "auth", start: authSvc.Start, stop: authSvc.Close})
 
-	node, err := buildNode(ctx, cfg, st, log)
+	node, err := buildNode(cfg, log)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
 	}
 	a.lc.add(component{name: "mesh", start: node.Start, stop: node.Close})
+	network, err := app.NewNetwork(app.NetworkOptions{Flags: cfg.Interfaces, Logger: log.With("component", "interfaces")}, st, node)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	// Stored interfaces start on the running node, each on its own, so one that cannot start (a port in
+	// use) is reported in the UI instead of keeping the appliance down.
+	a.lc.add(component{name: "interfaces", start: network.Start, stop: network.Close})
 
 	maxMessage := cfg.MaxMessageMB << 20
 	// A message over a link is a resource plus its framing: let the link layer accept slightly more
@@ -159,7 +167,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 	a.lc.add(component{name: "links", start: links.Start, stop: links.Close})
 
 	msg, err := app.New(app.Options{
-		DataDir: cfg.DataDir, DisplayName: cfg.DisplayName, AnnounceAtStart: true,
+		DataDir: cfg.DataDir, DisplayName: cfg.DisplayName, AnnounceAtStart: true, AnnounceInterval: cfg.AnnounceInterval,
 		Links: links, Logger: log.With("component", "lxmf"),
 		Router: router.Options{MaxDirectSize: maxMessage, MaxInboundPerPeer: cfg.MaxInboundPerMinute},
 		Budget: budgetOptions(cfg),
@@ -195,7 +203,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 		Listen:         cfg.Listen,
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         log.With("component", "web"),
-	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc, Messaging: msg, Storage: msg})
+	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc, Messaging: msg, Storage: msg, Network: network})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -205,27 +213,11 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 	return a, nil
 }
 
-// buildNode creates the Reticulum node from --interface URIs (already validated) and the enabled
-// interface records in the store. A bad stored record is skipped with a warning, so one broken record
-// cannot keep the appliance down; URIs are never logged, since they may carry an IFAC passphrase.
-func buildNode(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*rns.Node, error) {
-	uris := append([]string(nil), cfg.Interfaces...)
-	recs, err := st.ListInterfaces(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range recs {
-		if !r.Enabled {
-			continue
-		}
-		if _, err := iface.Parse(r.URI); err != nil {
-			log.Warn("skipping stored interface with a bad URI", "name", r.Name)
-			continue
-		}
-		uris = append(uris, r.URI)
-	}
+// buildNode creates the Reticulum node from the --interface URIs (already validated); the stored
+// interface records are started later by the interfaces component.
+func buildNode(cfg config.Config, log *slog.Logger) (*rns.Node, error) {
 	node, err := rns.New(rns.Options{
-		Interfaces: uris,
+		Interfaces: cfg.Interfaces,
 		DataDir:    cfg.DataDir,
 		Transport:  cfg.Transport,
 		Logger:     log.With("component", "mesh"),

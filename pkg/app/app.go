@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,8 +43,11 @@ type Options struct {
 	// MaxFields limits the packed fields (attachments) of a message sent
 	// (default 8 MiB).
 	MaxFields int
-	// AnnounceAtStart announces the delivery destination when Start runs.
+	// AnnounceAtStart announces the delivery destination (and a hosted propagation node) when Start runs.
 	AnnounceAtStart bool
+	// AnnounceInterval announces again on this interval, with jitter (0: never); interface-up events
+	// from the node announce regardless.
+	AnnounceInterval time.Duration
 	// Links enables direct delivery over links (nil: direct is unavailable).
 	// It is the node's shared link manager; the app does not start it.
 	Links *link.Manager
@@ -77,6 +81,10 @@ type App struct {
 	events *Broker
 	budget *budget
 	blobs  *blobStore // nil without a data dir: attachments then stay inside the stored fields
+	id     *identity.Identity
+	// ifEvents reports interfaces coming up (nil in tests without a node).
+	ifEvents InterfaceEvents
+	ann      *announcer
 
 	mu      sync.Mutex
 	started bool
@@ -90,7 +98,12 @@ func New(opts Options, st *store.Store, node *rns.Node) (*App, error) {
 	if st == nil || node == nil {
 		return nil, errors.New("new app: store and node are required")
 	}
-	return newApp(opts, st, node.Transport())
+	a, err := newApp(opts, st, node.Transport())
+	if err != nil {
+		return nil, err
+	}
+	a.ifEvents = node
+	return a, nil
 }
 
 func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error) {
@@ -120,7 +133,7 @@ func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error
 	if err != nil {
 		return nil, fmt.Errorf("new app: %w", err)
 	}
-	a := &App{opts: opts, log: opts.Logger, st: st, tr: tr, events: NewBroker(), blobs: blobs}
+	a := &App{opts: opts, log: opts.Logger, st: st, tr: tr, events: NewBroker(), blobs: blobs, id: id}
 	a.budget = newBudget(opts.Budget, opts.DataDir, st, opts.Logger.With("component", "budget"), opts.Clock)
 	ro := opts.Router
 	ro.AdmitResource = a.budget.admitResource
@@ -134,6 +147,10 @@ func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error
 		return nil, fmt.Errorf("new app: %w", err)
 	}
 	a.r = r
+	if a.opts.DisplayName == "" {
+		a.opts.DisplayName = DefaultDisplayName(r.Hash())
+		r.SetDisplayName(a.opts.DisplayName)
+	}
 	if a.prop, err = newPropagation(a); err != nil {
 		_ = r.Close()
 		return nil, fmt.Errorf("new app: %w", err)
@@ -182,10 +199,9 @@ func (a *App) Start(ctx context.Context) error {
 	a.started = true
 	a.log.Info("lxmf messaging started", "address", a.r.Hash().String(), "peers", len(peers))
 	if a.opts.AnnounceAtStart {
-		if err := a.r.Announce(); err != nil {
-			a.log.Info("initial lxmf announce not sent", "error", err)
-		}
+		a.announceAll("start")
 	}
+	a.startAnnouncer(ctx)
 	return nil
 }
 
@@ -197,7 +213,9 @@ func (a *App) Close() error {
 		return nil
 	}
 	a.closed = true
+	ann := a.ann
 	a.mu.Unlock()
+	ann.stop()
 	a.prop.close()
 	if err := a.r.Close(); err != nil {
 		return fmt.Errorf("close app: %w", err)
@@ -211,25 +229,34 @@ func (a *App) Events() *Broker { return a.events }
 // Router returns the LXMF router (for tests and diagnostics).
 func (a *App) Router() *router.Router { return a.r }
 
-// IdentityInfo is the own LXMF address and display name.
+// IdentityInfo is the own LXMF address and display name, and the identity behind the address: its hash
+// (what rnpath and NomadNet show) and public key (64 bytes, X25519 then Ed25519, hex).
 type IdentityInfo struct {
-	Address     string `json:"address"`
-	DisplayName string `json:"display_name"`
+	Address      string `json:"address"`
+	DisplayName  string `json:"display_name"`
+	IdentityHash string `json:"identity_hash"`
+	PublicKey    string `json:"public_key"`
 }
 
-// Identity returns the own LXMF delivery address and display name.
+// Identity returns the own LXMF delivery address, display name, identity hash and public key.
 func (a *App) Identity(context.Context) IdentityInfo {
-	return IdentityInfo{Address: a.r.Hash().String(), DisplayName: a.r.DisplayName()}
+	return IdentityInfo{Address: a.r.Hash().String(), DisplayName: a.r.DisplayName(),
+		IdentityHash: a.id.Hash().String(), PublicKey: hex.EncodeToString(a.id.PublicKey())}
 }
 
-// Announce announces the delivery destination now. It returns
-// ErrNotConnected when no interface could send it.
+// Announce announces the delivery destination now, and the hosted propagation node if there is one.
+// It returns ErrNotConnected when no interface could send it.
 func (a *App) Announce(context.Context) error {
 	if err := a.r.Announce(); err != nil {
 		if errors.Is(err, transport.ErrNotSent) {
 			return fmt.Errorf("%w: %w", ErrNotConnected, err)
 		}
 		return err
+	}
+	if _, hosted := a.PropagationServerAddress(); hosted {
+		if err := a.AnnouncePropagation(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

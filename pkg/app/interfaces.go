@@ -197,7 +197,7 @@ func (n *Network) CreateInterface(ctx context.Context, req InterfaceRequest) (In
 	}
 	if enabled {
 		if _, err := n.node.AddInterface(spec.String()); err != nil {
-			return InterfaceInfo{}, nodeError(err)
+			return InterfaceInfo{}, nodeError(err, spec)
 		}
 	}
 	rec := store.Interface{Name: spec.Name, URI: spec.String(), Enabled: enabled}
@@ -252,7 +252,7 @@ func (n *Network) UpdateInterface(ctx context.Context, id string, req InterfaceR
 	case running && enabled:
 		if spec.String() != rec.URI {
 			if _, err := n.node.UpdateInterface(rec.Name, spec.String()); err != nil {
-				return InterfaceInfo{}, nodeError(err)
+				return InterfaceInfo{}, nodeError(err, spec)
 			}
 		}
 	case running && !enabled:
@@ -261,7 +261,7 @@ func (n *Network) UpdateInterface(ctx context.Context, id string, req InterfaceR
 		}
 	case !running && enabled:
 		if _, err := n.node.AddInterface(spec.String()); err != nil {
-			return InterfaceInfo{}, nodeError(err)
+			return InterfaceInfo{}, nodeError(err, spec)
 		}
 	}
 	prev := rec
@@ -475,10 +475,10 @@ func uriProblem(err error) string {
 }
 
 // nodeError maps a node start failure to the app's errors, in one line.
-func nodeError(err error) error {
+func nodeError(err error, s iface.Spec) error {
 	switch {
 	case errors.Is(err, syscall.EADDRINUSE):
-		return fmt.Errorf("%w: %s", ErrPortInUse, oneLine(err))
+		return fmt.Errorf("uri: %s: %w", peerOf(s), ErrPortInUse)
 	case errors.Is(err, rns.ErrDuplicateInterface):
 		return fmt.Errorf("%w: %s", ErrInterfaceExists, oneLine(err))
 	case errors.Is(err, iface.ErrBadURI):

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -44,7 +45,9 @@ type Config struct {
 	ManifestPath   string         // release manifest; empty means the default locations
 	BundlePath     string         // cosign bundle of the manifest; empty means next to the manifest
 	Transport      bool           // run the mesh node as a transport (routing) node
-	DisplayName    string         // name announced with the LXMF delivery destination
+	DisplayName    string         // name announced with the LXMF delivery destination; empty: "Reticle" + address prefix
+	// AnnounceInterval re-announces the delivery destination (and a hosted propagation node); 0 is off.
+	AnnounceInterval time.Duration
 	// PropagationNode makes this instance an LXMF propagation node (store and forward for others).
 	PropagationNode      bool
 	PropagationStorageMB int      // storage limit of the hosted propagation node
@@ -82,12 +85,12 @@ func DefaultFor(dev bool) Config {
 		verify = VerifyWarn
 	}
 	return Config{
-		Listen:      "127.0.0.1:8000",
-		DataDir:     "reticle-data",
-		LogLevel:    "info",
-		LogFormat:   "text",
-		Verify:      verify,
-		DisplayName: "Reticle",
+		Listen:           "127.0.0.1:8000",
+		DataDir:          "reticle-data",
+		LogLevel:         "info",
+		LogFormat:        "text",
+		Verify:           verify,
+		AnnounceInterval: 6 * time.Hour,
 
 		PropagationStorageMB: 500,
 		PropagationStampCost: 16,
@@ -186,6 +189,15 @@ func LoadFor(dev bool, args []string, getenv func(string) string, stderr io.Writ
 	if err := budgetFlags(fs, &c, getenv); err != nil {
 		return c, err
 	}
+	annDefault := c.AnnounceInterval
+	if v := getenv("RETICLE_ANNOUNCE_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return c, fmt.Errorf("%w: RETICLE_ANNOUNCE_INTERVAL=%q is not a duration like 6h", ErrInvalid, v)
+		}
+		annDefault = d
+	}
+	fs.DurationVar(&c.AnnounceInterval, "announce-interval", annDefault, "re-announce interval with random jitter, 0 = off (RETICLE_ANNOUNCE_INTERVAL)")
 	var peers listFlag
 	fs.Var(&peers, "propagation-peer", "propagation node address (32 hex digits) to peer with, repeatable (RETICLE_PROPAGATION_PEER, comma-separated)")
 
@@ -259,8 +271,11 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("%w: --verify %q must be enforce, warn or off", ErrInvalid, c.Verify)
 	}
-	if n := len(c.DisplayName); n == 0 || n > 128 || !utf8.ValidString(c.DisplayName) {
-		return fmt.Errorf("%w: --display-name must be 1 to 128 bytes of UTF-8", ErrInvalid)
+	if n := len(c.DisplayName); n > 128 || !utf8.ValidString(c.DisplayName) {
+		return fmt.Errorf("%w: --display-name must be at most 128 bytes of UTF-8", ErrInvalid)
+	}
+	if c.AnnounceInterval != 0 && (c.AnnounceInterval < time.Minute || c.AnnounceInterval > 7*24*time.Hour) {
+		return fmt.Errorf("%w: --announce-interval %s must be 0 (off) or between 1m and 168h", ErrInvalid, c.AnnounceInterval)
 	}
 	if c.PropagationStorageMB < 1 || c.PropagationStorageMB > 1<<20 {
 		return fmt.Errorf("%w: --propagation-storage-mb %d must be between 1 and 1048576", ErrInvalid, c.PropagationStorageMB)

@@ -87,7 +87,9 @@ func TestInvalidConfigNamesTheValue(t *testing.T) {
 		{"stamp cost not a number", nil, map[string]string{"RETICLE_PROPAGATION_STAMP_COST": "lots"}, "RETICLE_PROPAGATION_STAMP_COST"},
 		{"prop node env", nil, map[string]string{"RETICLE_PROPAGATION_NODE": "sometimes"}, "RETICLE_PROPAGATION_NODE"},
 		{"prop peer", []string{"--propagation-peer", "abcd"}, nil, `--propagation-peer "abcd"`},
-		{"empty display name", []string{"--display-name", ""}, nil, "--display-name"},
+		{"long display name", []string{"--display-name", strings.Repeat("n", 129)}, nil, "--display-name"},
+		{"short announce interval", []string{"--announce-interval", "10s"}, nil, "--announce-interval"},
+		{"bad announce interval env", nil, map[string]string{"RETICLE_ANNOUNCE_INTERVAL": "often"}, "RETICLE_ANNOUNCE_INTERVAL"},
 		{"long display name", nil, map[string]string{"RETICLE_DISPLAY_NAME": strings.Repeat("x", 129)}, "--display-name"},
 	}
 	for _, tc := range cases {

@@ -22,6 +22,7 @@ func (s *Server) apiRoutes() []route {
 	}
 	rs = append(rs, s.messagingRoutes()...)
 	rs = append(rs, s.propagationRoutes()...)
+	rs = append(rs, s.networkRoutes()...)
 	return append(rs, s.authRoutes()...)
 }
 

@@ -53,6 +53,7 @@ type Deps struct {
 	Auth      Authenticator     // nil: every protected route answers 401
 	Messaging Messaging         // nil: the messaging routes answer 503
 	Storage   StorageReporter   // nil: GET /api/v1/storage answers 503, /readyz omits storage
+	Network   Network           // nil: the interface and path routes answer 503
 }
 
 // Server is the configured Echo instance and its http.Server.

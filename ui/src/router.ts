@@ -5,6 +5,7 @@ import { createRouter, createWebHistory } from 'vue-router'
 import MessagesView from './views/MessagesView.vue'
 import SecurityView from './views/SecurityView.vue'
 import DebugView from './views/DebugView.vue'
+import InterfacesView from './views/InterfacesView.vue'
 import AboutView from './views/AboutView.vue'
 import NotFoundView from './views/NotFoundView.vue'
 
@@ -19,6 +20,7 @@ export const router = createRouter({
   routes: [
     { path: '/', redirect: '/messages' },
     { path: '/messages', component: MessagesView, meta: { title: 'Messages' } },
+    { path: '/interfaces', component: InterfacesView, meta: { title: 'Interfaces' } },
     { path: '/security', component: SecurityView, meta: { title: 'Security' } },
     { path: '/debug', component: DebugView, meta: { title: 'Debug' } },
     { path: '/about', component: AboutView, meta: { title: 'About' } },
