@@ -169,7 +169,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 		Listen:         cfg.Listen,
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         log.With("component", "web"),
-	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc, Messaging: msg})
+	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc, Messaging: msg,
+		Events: msg.Events()})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
