@@ -42,6 +42,8 @@ const url = (path) => new URL(path, base).toString()
 const problems = []
 let step = 'start'
 const problem = (msg) => problems.push(`[${step}] ${msg}`)
+/** URLs of the websockets the page opened. */
+const sockets = []
 
 let context = null
 let userDataDir = ''
@@ -120,7 +122,7 @@ async function submitForShell(page, testid) {
 
 const STATES = new Set(['queued', 'sending', 'sent', 'delivered', 'failed'])
 
-/** messaging checks the Messages view: own address, address validation, sending, polling, 390 px layout. */
+/** messaging checks the Messages view: own address, address validation, sending, live updates without polling, 390 px layout. */
 async function messaging(page) {
   step = 'messages: my address'
   const mine = page.getByTestId('my-address')
@@ -169,35 +171,22 @@ async function messaging(page) {
   if ((await page.getByTestId('compose-content').inputValue()) !== '') problem('the compose box was not cleared')
   await shot(page, '6-messages')
 
-  step = 'messages: polling'
-  // The conversation refreshes every 3 s: the next poll must still list the message.
-  await page.waitForResponse((r) => r.url().includes(`/api/v1/messages?peer=${to}`) && r.status() === 200, {
-    timeout: STEP_MS,
-  })
-  await row.waitFor()
-  if (!STATES.has(((await badge.textContent()) ?? '').trim())) problem('state badge lost after a poll')
-  // The new conversation joins the list (peers and messages refresh after a send).
+  step = 'messages: live updates'
+  // One websocket carries the updates; the UI says it is live and does not poll.
+  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: STEP_MS })
+  if (!sockets.some((u) => u.endsWith('/api/v1/ws'))) problem(`no websocket to /api/v1/ws (saw ${sockets.join(', ')})`)
+  // The new conversation joins the list (the list reloads after a send).
   await page.locator(`[data-testid="peer-row"][data-address="${to}"]`).waitFor()
-
-  step = 'messages: no polling while hidden'
-  const setVisibility = (v) =>
-    page.evaluate((value) => {
-      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => value })
-      document.dispatchEvent(new Event('visibilitychange'))
-    }, v)
+  await row.waitFor()
+  if (!STATES.has(((await badge.textContent()) ?? '').trim())) problem('state badge lost')
   let polls = 0
   const countPolls = (r) => {
-    if (r.url().includes('/api/v1/messages')) polls++
+    if (r.url().includes('/api/v1/messages') || r.url().includes('/api/v1/peers')) polls++
   }
-  await setVisibility('hidden')
   page.on('request', countPolls)
   await page.waitForTimeout(4000)
-  if (polls) problem(`${polls} message poll(s) while the page was hidden`)
-  // Visible again: the conversation refreshes at once.
-  const resumed = page.waitForResponse((r) => r.url().includes(`/api/v1/messages?peer=${to}`), { timeout: 2000 })
-  await setVisibility('visible')
-  await resumed
   page.off('request', countPolls)
+  if (polls) problem(`${polls} message/peer request(s) in 4 s without any event: the UI still polls`)
 
   // Only when the server reports the propagation feature.
   const prop = page.getByTestId('propagation')
@@ -260,6 +249,7 @@ async function run() {
     else if (text.includes('Content Security Policy')) problem(`console (${m.type()}): ${text}`)
   })
   page.on('pageerror', (e) => problem(`page error: ${e.message}`))
+  page.on('websocket', (ws) => sockets.push(ws.url()))
   page.on('requestfailed', (r) => problem(`request failed: ${r.method()} ${r.url()} (${r.failure()?.errorText})`))
   page.on('response', (r) => {
     if (r.status() >= 400) problem(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`)
