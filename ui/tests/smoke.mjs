@@ -171,6 +171,23 @@ async function messaging(page) {
   if ((await page.getByTestId('compose-content').inputValue()) !== '') problem('the compose box was not cleared')
   await shot(page, '6-messages')
 
+  step = 'messages: markdown is safe'
+  // Markdown becomes DOM; raw HTML stays text; only http(s) links, opened with noopener; bidi overrides show as U+FFFD.
+  const mdText = `**bold${randomBytes(2).toString('hex')}** <img src=x onerror=alert(1)><b>raw</b> [bad](javascript:alert(1)) [ok](https://example.com/x) \u202Egnp.exe`
+  await page.getByTestId('compose-content').fill(mdText)
+  const posted2 = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/api/v1/messages'))
+  await page.getByTestId('compose-send').click()
+  const mdRow = page.locator(`[data-testid="message-row"][data-id="${(await (await posted2).json()).id}"]`)
+  await mdRow.waitFor()
+  if ((await mdRow.locator('strong').filter({ hasText: 'bold' }).count()) !== 1) problem('**bold** did not render as <strong>')
+  if ((await mdRow.locator('img, b, script').count()) !== 0) problem('raw HTML from the message became elements')
+  if (!((await mdRow.textContent()) ?? '').includes('<b>raw</b>')) problem('raw HTML is not shown as text')
+  if ((await mdRow.locator('a[href^="javascript"]').count()) !== 0) problem('a javascript: link was rendered')
+  const ok = mdRow.locator('a[href="https://example.com/x"]')
+  if ((await ok.count()) !== 1 || !((await ok.getAttribute('rel')) ?? '').includes('noopener') || (await ok.getAttribute('target')) !== '_blank')
+    problem('the https link is missing or lacks rel=noopener / target=_blank')
+  if (((await mdRow.textContent()) ?? '').includes('\u202E')) problem('a bidi override reached the page')
+
   step = 'messages: live updates'
   // One websocket carries the updates; the UI says it is live and does not poll.
   await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: STEP_MS })
