@@ -44,6 +44,8 @@ let step = 'start'
 const problem = (msg) => problems.push(`[${step}] ${msg}`)
 /** URLs of the websockets the page opened. */
 const sockets = []
+/** When the page last received a websocket frame (ms since the epoch). */
+let lastFrame = 0
 
 let context = null
 let userDataDir = ''
@@ -197,8 +199,9 @@ async function messaging(page) {
   await row.waitFor()
   if (!STATES.has(((await badge.textContent()) ?? '').trim())) problem('state badge lost')
   let polls = 0
+  // A reload within a second of an event is the live update working; one without an event is a poll.
   const countPolls = (r) => {
-    if (r.url().includes('/api/v1/messages') || r.url().includes('/api/v1/peers')) polls++
+    if ((r.url().includes('/api/v1/messages') || r.url().includes('/api/v1/peers')) && Date.now() - lastFrame > 1000) polls++
   }
   page.on('request', countPolls)
   await page.waitForTimeout(4000)
@@ -266,7 +269,10 @@ async function run() {
     else if (text.includes('Content Security Policy')) problem(`console (${m.type()}): ${text}`)
   })
   page.on('pageerror', (e) => problem(`page error: ${e.message}`))
-  page.on('websocket', (ws) => sockets.push(ws.url()))
+  page.on('websocket', (ws) => {
+    sockets.push(ws.url())
+    ws.on('framereceived', () => (lastFrame = Date.now()))
+  })
   page.on('requestfailed', (r) => problem(`request failed: ${r.method()} ${r.url()} (${r.failure()?.errorText})`))
   page.on('response', (r) => {
     if (r.status() >= 400) problem(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`)
