@@ -3,6 +3,7 @@ module github.com/reticle-mesh/reticle
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/glebarez/sqlite v1.11.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/secure-systems-lab/go-securesystemslib v0.11.0

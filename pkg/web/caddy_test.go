@@ -19,7 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/labstack/echo/v4"
+
+	"github.com/reticle-mesh/reticle/pkg/app"
 )
 
 // requireTool skips when an external tool is missing, unless RETICLE_REQUIRE_EXTERNAL=1 (CI) makes that a
@@ -57,6 +60,8 @@ func TestBehindCaddyHTTPS(t *testing.T) {
 	caddy := requireTool(t, "caddy")
 	e := newAuthEnv(t, Options{Listen: "127.0.0.1:0", TrustedProxies: trustedLoopback()}, nil)
 	e.srv.e.GET("/ws-probe", func(c echo.Context) error { return wsProbe(e.srv, c) })
+	broker := app.NewBroker()
+	e.srv.deps.Events = broker
 	if err := e.srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -187,6 +192,42 @@ localhost:%d {
 			t.Errorf("websocket message through caddy = %q, want hello", msg)
 		}
 	}
+
+	// The real event socket through Caddy: the browser's session and https Origin, a published event
+	// arrives as JSON.
+	hdr := http.Header{}
+	hdr.Set("Origin", base)
+	hdr.Set("Cookie", cookieSession+"="+sess.Value)
+	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer wcancel()
+	wsURL := "wss" + strings.TrimPrefix(base, "https") + "/api/v1/ws"
+	ws, wresp, err := websocket.Dial(wctx, wsURL, &websocket.DialOptions{HTTPClient: client, HTTPHeader: hdr})
+	if wresp != nil && wresp.Body != nil {
+		_ = wresp.Body.Close()
+	}
+	if err != nil {
+		t.Fatalf("event websocket through caddy: %v", err)
+	}
+	defer func() { _ = ws.CloseNow() }()
+	readKind := func() app.Event {
+		_, b, err := ws.Read(wctx)
+		if err != nil {
+			t.Fatalf("read event through caddy: %v", err)
+		}
+		var ev app.Event
+		if err := json.Unmarshal(b, &ev); err != nil {
+			t.Fatalf("event %q: %v", b, err)
+		}
+		return ev
+	}
+	if ev := readKind(); ev.Kind != EventHello {
+		t.Fatalf("first frame through caddy %q, want hello", ev.Kind)
+	}
+	broker.Publish(app.Event{Kind: app.EventMessageState, MessageID: "m1", State: "delivered"})
+	if ev := readKind(); ev.Kind != app.EventMessageState || ev.State != "delivered" || ev.MessageID != "m1" {
+		t.Fatalf("event through caddy: %+v", ev)
+	}
+	_ = ws.Close(websocket.StatusNormalClosure, "")
 }
 
 const wsKey = "dGhlIHNhbXBsZSBub25jZQ=="

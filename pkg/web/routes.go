@@ -23,6 +23,7 @@ func (s *Server) apiRoutes() []route {
 	rs = append(rs, s.messagingRoutes()...)
 	rs = append(rs, s.propagationRoutes()...)
 	rs = append(rs, s.networkRoutes()...)
+	rs = append(rs, s.liveRoutes()...)
 	return append(rs, s.authRoutes()...)
 }
 

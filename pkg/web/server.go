@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -22,6 +23,10 @@ type Options struct {
 	Logger         *slog.Logger   // nil discards
 	BodyLimit      string         // default request body limit, e.g. "1M"
 	ShutdownGrace  time.Duration  // how long Close waits for requests in flight; default 5 s
+
+	LiveQueue        int           // events buffered per websocket before the client is dropped; default 64
+	LiveWriteTimeout time.Duration // how long one websocket write may take; default 10 s
+	LivePing         time.Duration // websocket keepalive and credential re-check interval; default 30 s
 }
 
 // Pinger reports whether a dependency (the store) is reachable.
@@ -54,6 +59,7 @@ type Deps struct {
 	Messaging Messaging         // nil: the messaging routes answer 503
 	Storage   StorageReporter   // nil: GET /api/v1/storage answers 503, /readyz omits storage
 	Network   Network           // nil: the interface and path routes answer 503
+	Events    Events            // nil: /api/v1/ws answers 503
 }
 
 // Server is the configured Echo instance and its http.Server.
@@ -63,8 +69,12 @@ type Server struct {
 	log  *slog.Logger
 	e    *echo.Echo
 	srv  *http.Server
-	ln   net.Listener
-	done chan error
+	live *hub
+
+	closeOnce sync.Once
+	closeErr  error
+	ln        net.Listener
+	done      chan error
 }
 
 // New builds the server and its routes; it does not listen yet.
@@ -81,7 +91,16 @@ func New(opts Options, deps Deps) (*Server, error) {
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 5 * time.Second
 	}
-	s := &Server{opts: opts, deps: deps, log: opts.Logger}
+	if opts.LiveQueue <= 0 {
+		opts.LiveQueue = defaultLiveQueue
+	}
+	if opts.LiveWriteTimeout <= 0 {
+		opts.LiveWriteTimeout = defaultLiveWriteTimeout
+	}
+	if opts.LivePing <= 0 {
+		opts.LivePing = defaultLivePing
+	}
+	s := &Server{opts: opts, deps: deps, log: opts.Logger, live: newHub()}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -140,14 +159,23 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// Close stops accepting connections and waits up to ShutdownGrace for requests in flight.
+// Close stops accepting connections, ends the websockets and waits up to ShutdownGrace for requests in
+// flight.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Server) close() error {
 	if s.srv == nil {
-		return nil
+		return s.live.close(s.opts.ShutdownGrace)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownGrace)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
+	if lerr := s.live.close(s.opts.ShutdownGrace); lerr != nil && err == nil {
+		err = lerr
+	}
 	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}

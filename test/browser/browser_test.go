@@ -109,7 +109,13 @@ func TestBrowserSmoke(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	shot := filepath.Join(dir, "smoke.png")
-	smoke := exec.CommandContext(ctx, node, filepath.Join(root, "ui/tests/smoke.mjs"), base, "--setup-code", code, "--screenshot", shot)
+	// Screenshots of the main screens at desktop and phone width are kept for CI artifacts.
+	shots := filepath.Join(root, "test/browser/screenshots/smoke")
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", shots)
+	smoke := exec.CommandContext(ctx, node, filepath.Join(root, "ui/tests/smoke.mjs"), base, "--setup-code", code, "--screenshot", shot, "--screenshot-dir", shots)
 	smoke.Env = append(os.Environ(), "CHROMIUM="+chromium)
 	out, err := smoke.CombinedOutput()
 	t.Logf("smoke output:\n%s", out)

@@ -14,7 +14,7 @@
 // sending), and one propagation node whose sync delivers one message.
 // Listens on 127.0.0.1 only. Not used in production; the Go server is the real thing.
 import { createServer } from 'node:http'
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { extname, join, normalize, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -481,6 +481,28 @@ const server = createServer(async (req, res) => {
     else res.end()
     process.stderr.write(`mock: ${err instanceof Error ? err.message : String(err)}\n`)
   }
+})
+
+// GET /api/v1/ws: a minimal websocket that checks the session cookie and Origin, sends the hello frame
+// and then stays open without events (the mock has no mesh). Frames from the client are ignored.
+server.on('upgrade', (req, socket) => {
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname
+  const sess = state.sessions.get(cookies(req)[COOKIE] ?? '')
+  const originOK = req.headers.origin === `http://${req.headers.host}`
+  if (path !== '/api/v1/ws' || !sess || !originOK || !req.headers['sec-websocket-key']) {
+    socket.end(`HTTP/1.1 ${sess ? 403 : 401} Refused\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    return
+  }
+  const accept = createHash('sha1')
+    .update(req.headers['sec-websocket-key'] + '258EAFA5-E914-47DA-95CA-C5AB0DC11B41')
+    .digest('base64')
+  socket.write(
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+  )
+  const hello = Buffer.from('{"kind":"hello"}')
+  socket.write(Buffer.concat([Buffer.from([0x81, hello.length]), hello]))
+  socket.on('data', () => {})
+  socket.on('error', () => socket.destroy())
 })
 
 server.listen(Number(opt.port), '127.0.0.1', () => {

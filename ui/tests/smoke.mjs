@@ -42,6 +42,10 @@ const url = (path) => new URL(path, base).toString()
 const problems = []
 let step = 'start'
 const problem = (msg) => problems.push(`[${step}] ${msg}`)
+/** URLs of the websockets the page opened. */
+const sockets = []
+/** When the page last received a websocket frame (ms since the epoch). */
+let lastFrame = 0
 
 let context = null
 let userDataDir = ''
@@ -120,7 +124,7 @@ async function submitForShell(page, testid) {
 
 const STATES = new Set(['queued', 'sending', 'sent', 'delivered', 'failed'])
 
-/** messaging checks the Messages view: own address, address validation, sending, polling, 390 px layout. */
+/** messaging checks the Messages view: own address, address validation, sending, live updates without polling, 390 px layout. */
 async function messaging(page) {
   step = 'messages: my address'
   const mine = page.getByTestId('my-address')
@@ -169,35 +173,40 @@ async function messaging(page) {
   if ((await page.getByTestId('compose-content').inputValue()) !== '') problem('the compose box was not cleared')
   await shot(page, '6-messages')
 
-  step = 'messages: polling'
-  // The conversation refreshes every 3 s: the next poll must still list the message.
-  await page.waitForResponse((r) => r.url().includes(`/api/v1/messages?peer=${to}`) && r.status() === 200, {
-    timeout: STEP_MS,
-  })
-  await row.waitFor()
-  if (!STATES.has(((await badge.textContent()) ?? '').trim())) problem('state badge lost after a poll')
-  // The new conversation joins the list (peers and messages refresh after a send).
-  await page.locator(`[data-testid="peer-row"][data-address="${to}"]`).waitFor()
+  step = 'messages: markdown is safe'
+  // Markdown becomes DOM; raw HTML stays text; only http(s) links, opened with noopener; bidi overrides show as U+FFFD.
+  const mdText = `**bold${randomBytes(2).toString('hex')}** <img src=x onerror=alert(1)><b>raw</b> [bad](javascript:alert(1)) [ok](https://example.com/x) \u202Egnp.exe`
+  await page.getByTestId('compose-content').fill(mdText)
+  const posted2 = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/api/v1/messages'))
+  await page.getByTestId('compose-send').click()
+  const mdRow = page.locator(`[data-testid="message-row"][data-id="${(await (await posted2).json()).id}"]`)
+  await mdRow.waitFor()
+  if ((await mdRow.locator('strong').filter({ hasText: 'bold' }).count()) !== 1) problem('**bold** did not render as <strong>')
+  if ((await mdRow.locator('img, b, script').count()) !== 0) problem('raw HTML from the message became elements')
+  if (!((await mdRow.textContent()) ?? '').includes('<b>raw</b>')) problem('raw HTML is not shown as text')
+  if ((await mdRow.locator('a[href^="javascript"]').count()) !== 0) problem('a javascript: link was rendered')
+  const ok = mdRow.locator('a[href="https://example.com/x"]')
+  if ((await ok.count()) !== 1 || !((await ok.getAttribute('rel')) ?? '').includes('noopener') || (await ok.getAttribute('target')) !== '_blank')
+    problem('the https link is missing or lacks rel=noopener / target=_blank')
+  if (((await mdRow.textContent()) ?? '').includes('\u202E')) problem('a bidi override reached the page')
 
-  step = 'messages: no polling while hidden'
-  const setVisibility = (v) =>
-    page.evaluate((value) => {
-      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => value })
-      document.dispatchEvent(new Event('visibilitychange'))
-    }, v)
+  step = 'messages: live updates'
+  // One websocket carries the updates; the UI says it is live and does not poll.
+  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: STEP_MS })
+  if (!sockets.some((u) => u.endsWith('/api/v1/ws'))) problem(`no websocket to /api/v1/ws (saw ${sockets.join(', ')})`)
+  // The new conversation joins the list (the list reloads after a send).
+  await page.locator(`[data-testid="peer-row"][data-address="${to}"]`).waitFor()
+  await row.waitFor()
+  if (!STATES.has(((await badge.textContent()) ?? '').trim())) problem('state badge lost')
   let polls = 0
+  // A reload within a second of an event is the live update working; one without an event is a poll.
   const countPolls = (r) => {
-    if (r.url().includes('/api/v1/messages')) polls++
+    if ((r.url().includes('/api/v1/messages') || r.url().includes('/api/v1/peers')) && Date.now() - lastFrame > 1000) polls++
   }
-  await setVisibility('hidden')
   page.on('request', countPolls)
   await page.waitForTimeout(4000)
-  if (polls) problem(`${polls} message poll(s) while the page was hidden`)
-  // Visible again: the conversation refreshes at once.
-  const resumed = page.waitForResponse((r) => r.url().includes(`/api/v1/messages?peer=${to}`), { timeout: 2000 })
-  await setVisibility('visible')
-  await resumed
   page.off('request', countPolls)
+  if (polls) problem(`${polls} message/peer request(s) in 4 s without any event: the UI still polls`)
 
   // Only when the server reports the propagation feature.
   const prop = page.getByTestId('propagation')
@@ -260,6 +269,10 @@ async function run() {
     else if (text.includes('Content Security Policy')) problem(`console (${m.type()}): ${text}`)
   })
   page.on('pageerror', (e) => problem(`page error: ${e.message}`))
+  page.on('websocket', (ws) => {
+    sockets.push(ws.url())
+    ws.on('framereceived', () => (lastFrame = Date.now()))
+  })
   page.on('requestfailed', (r) => problem(`request failed: ${r.method()} ${r.url()} (${r.failure()?.errorText})`))
   page.on('response', (r) => {
     if (r.status() >= 400) problem(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`)
