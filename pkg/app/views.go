@@ -79,7 +79,7 @@ type Message struct {
 	Verified         bool             `json:"verified"` // inbound: signature checked against the sender's identity
 	CreatedAt        time.Time        `json:"created_at"`
 	Read             bool             `json:"read"`
-	Renderer         string           `json:"renderer"` // plain, markdown, micron, bbcode; plain when unset
+	Renderer         string           `json:"renderer"` // plain, markdown, micron, bbcode; empty when the sender set none (the UI then renders Markdown)
 	Attachments      []AttachmentInfo `json:"attachments"`
 	AttachmentCount  int              `json:"attachment_count"`
 	ReplyTo          *string          `json:"reply_to"`
@@ -113,7 +113,7 @@ func headView(r store.MessageHead) Message {
 		ContentSize: r.ContentLen, Preview: preview(content),
 		Timestamp: lxmfTime(r.Timestamp), State: r.State, Method: r.Method, Attempts: r.Attempts,
 		Error: r.Error, Verified: r.Verified, CreatedAt: r.CreatedAt, Read: r.Read || r.Direction == store.DirectionOut,
-		Renderer: orDefault(r.Renderer, "plain"), Attachments: []AttachmentInfo{}, Reactions: []Reaction{}, RawFields: []RawField{},
+		Renderer: r.Renderer, Attachments: []AttachmentInfo{}, Reactions: []Reaction{}, RawFields: []RawField{},
 	}
 	if r.ContentLen <= store.InlineContentMax {
 		v.Content = content

@@ -111,6 +111,11 @@ export interface PropagationNode {
 
 export type SyncState = 'idle' | 'path_requested' | 'linking' | 'requesting' | 'receiving' | 'done' | 'failed'
 
+/** Page is one page of a paged list (every list route answers one). */
+export interface Page<T> {
+  items: T[]
+}
+
 /** The current or last download of waiting messages from the chosen propagation node. */
 export interface SyncStatus {
   state: SyncState | string
@@ -270,10 +275,11 @@ export const api = {
 
   identity: () => request<Identity>('GET', '/identity'),
   announce: () => request<{ status: string }>('POST', '/announce'),
-  peers: () => request<Peer[]>('GET', '/peers'),
-  /** messages lists the messages exchanged with peer (all when absent), oldest first. */
-  messages: (peer?: string) =>
-    request<Message[]>('GET', peer ? `/messages?peer=${encodeURIComponent(peer)}` : '/messages'),
+  /** peers lists the most recently heard LXMF peers (the newest page, at most 500). */
+  peers: async () => (await request<Page<Peer>>('GET', '/peers?limit=500')).items,
+  /** messages lists the newest page (at most 500) of messages exchanged with peer (all when absent), oldest first. */
+  messages: async (peer?: string) =>
+    (await request<Page<Message>>('GET', peer ? `/messages?limit=500&peer=${encodeURIComponent(peer)}` : '/messages?limit=500')).items,
   sendMessage: (req: SendRequest) => request<Message>('POST', '/messages', { body: req }),
 
   propagation: () => request<Propagation>('GET', '/propagation'),

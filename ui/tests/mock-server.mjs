@@ -329,7 +329,7 @@ function parseAddress(s) {
 async function messagingAPI(req, res, route) {
   if (route === 'GET /api/v1/identity') return json(res, 200, state.identity)
   if (route === 'POST /api/v1/announce') return json(res, 202, { status: 'announced' })
-  if (route === 'GET /api/v1/peers') return json(res, 200, state.peers)
+  if (route === 'GET /api/v1/peers') return json(res, 200, { items: state.peers, next_cursor: null })
   if (route === 'GET /api/v1/messages') {
     const q = new URL(req.url ?? '/', 'http://localhost').searchParams.get('peer') ?? ''
     let key = ''
@@ -337,7 +337,7 @@ async function messagingAPI(req, res, route) {
       key = parseAddress(q)
       if (!key) return fail(res, 400, 'invalid_address', 'invalid address: 32 hex digits expected')
     }
-    return json(res, 200, state.messages.filter((m) => !key || m.peer === key).map(messageView))
+    return json(res, 200, { items: state.messages.filter((m) => !key || m.peer === key).map(messageView), has_more_before: false, has_more_after: false })
   }
   if (route === 'POST /api/v1/messages') {
     const propagated = state.propagation.node !== ''
