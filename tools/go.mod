@@ -4,6 +4,8 @@ go 1.26.0
 
 tool github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod
 
+require go.yaml.in/yaml/v3 v3.0.4
+
 require (
 	dario.cat/mergo v1.0.0 // indirect
 	github.com/CycloneDX/cyclonedx-go v0.9.3 // indirect
