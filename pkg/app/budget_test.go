@@ -107,4 +107,13 @@ func TestHostilePeersCannotExceedBudget(t *testing.T) {
 	if info.InboundBytes > total || info.InboundBudgetBytes != total {
 		t.Errorf("storage info %+v", info)
 	}
+	// The owner deletes the attackers' conversations, and the stored bytes are gone.
+	for p := range perSource {
+		if err := victim.app.DeleteConversation(ctx, p); err != nil {
+			t.Fatalf("delete conversation %s: %v", p, err)
+		}
+	}
+	if used, err := victim.st.InboundBytes(ctx); err != nil || used != 0 {
+		t.Fatalf("inbound bytes after deleting every conversation: %d, %v", used, err)
+	}
 }
