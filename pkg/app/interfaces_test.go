@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -199,5 +200,37 @@ func TestNetworkPaths(t *testing.T) {
 	}
 	if len(nw.Paths(ctx)) != 0 {
 		t.Fatal("paths on a fresh node")
+	}
+}
+
+func TestPathsPaged(t *testing.T) {
+	var all []PathInfo
+	for i := range 120 {
+		all = append(all, PathInfo{Destination: fmt.Sprintf("%032x", i), Hops: i / 50})
+	}
+	var got []PathInfo
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("paging does not end")
+		}
+		p, err := pagePaths(all, 50, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Items) > 50 {
+			t.Fatalf("page of %d", len(p.Items))
+		}
+		got = append(got, p.Items...)
+		if p.NextCursor == nil {
+			break
+		}
+		cursor = *p.NextCursor
+	}
+	if len(got) != len(all) || got[0] != all[0] || got[119] != all[119] || got[50] != all[50] {
+		t.Fatalf("paged %d of %d paths, or out of order", len(got), len(all))
+	}
+	if _, err := pagePaths(all, 50, "junk"); !errors.Is(err, ErrInvalidCursor) {
+		t.Fatalf("junk cursor: %v", err)
 	}
 }

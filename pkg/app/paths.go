@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/reticle-mesh/reticle/pkg/rns/wire"
@@ -46,6 +48,41 @@ func (n *Network) Paths(context.Context) []PathInfo {
 		return out[i].Destination < out[j].Destination
 	})
 	return out
+}
+
+// PathPage is one page of known paths, fewest hops first.
+type PathPage struct {
+	Items      []PathInfo `json:"items"`
+	NextCursor *string    `json:"next_cursor"`
+}
+
+// PathsPage returns at most limit (clamped like every list) paths after cursor, the next_cursor of the
+// previous page ("" for the first): the path table holds up to tens of thousands of entries.
+func (n *Network) PathsPage(ctx context.Context, limit int, cursor string) (PathPage, error) {
+	return pagePaths(n.Paths(ctx), limit, cursor)
+}
+
+// pagePaths cuts one page from paths sorted as Paths sorts them.
+func pagePaths(all []PathInfo, limit int, cursor string) (PathPage, error) {
+	start := 0
+	if cursor != "" {
+		hops, dest, ok := strings.Cut(cursor, ":")
+		h, err := strconv.Atoi(hops)
+		if !ok || err != nil {
+			return PathPage{}, fmt.Errorf("%w: use a next_cursor from a previous page", ErrInvalidCursor)
+		}
+		start = sort.Search(len(all), func(i int) bool {
+			return all[i].Hops > h || (all[i].Hops == h && all[i].Destination > dest)
+		})
+	}
+	end := min(start+ClampLimit(limit), len(all))
+	page := PathPage{Items: all[start:end]}
+	if end < len(all) {
+		last := all[end-1]
+		c := strconv.Itoa(last.Hops) + ":" + last.Destination
+		page.NextCursor = &c
+	}
+	return page, nil
 }
 
 // Path shows the path to a destination (32 hex digits), or ErrNoPath.

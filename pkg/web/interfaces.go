@@ -18,7 +18,7 @@ type Network interface {
 	CreateInterface(ctx context.Context, req app.InterfaceRequest) (app.InterfaceInfo, error)
 	UpdateInterface(ctx context.Context, id string, req app.InterfaceRequest) (app.InterfaceInfo, error)
 	DeleteInterface(ctx context.Context, id string) error
-	Paths(ctx context.Context) []app.PathInfo
+	PathsPage(ctx context.Context, limit int, cursor string) (app.PathPage, error)
 	Path(ctx context.Context, dest string) (app.PathInfo, error)
 	RequestPath(ctx context.Context, dest string) error
 	DropPath(ctx context.Context, dest string) error
@@ -154,8 +154,15 @@ func (s *Server) listPaths(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, n.Paths(c.Request().Context()))
+	limit, err := queryLimit(c)
+	if err != nil {
+		return err
+	}
+	page, err := n.PathsPage(c.Request().Context(), limit, c.QueryParam("cursor"))
+	if err != nil {
+		return messagingError(err)
+	}
+	return listJSON(c, page)
 }
 
 func (s *Server) getPath(c echo.Context) error {

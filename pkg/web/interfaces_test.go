@@ -44,7 +44,9 @@ func (f *fakeNetwork) UpdateInterface(_ context.Context, id string, _ app.Interf
 }
 
 func (f *fakeNetwork) DeleteInterface(context.Context, string) error { return nil }
-func (f *fakeNetwork) Paths(context.Context) []app.PathInfo          { return []app.PathInfo{{Hops: 1}} }
+func (f *fakeNetwork) PathsPage(context.Context, int, string) (app.PathPage, error) {
+	return app.PathPage{Items: []app.PathInfo{{Hops: 1}}}, nil
+}
 func (f *fakeNetwork) Path(context.Context, string) (app.PathInfo, error) {
 	return app.PathInfo{}, app.ErrNoPath
 }

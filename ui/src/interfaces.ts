@@ -50,7 +50,7 @@ export const meshApi = {
   create: (body: InterfaceRequest) => request<MeshInterface>('POST', '/interfaces', { body }),
   update: (id: string, body: InterfaceRequest) => request<MeshInterface>('PATCH', `/interfaces/${seg(id)}`, { body }),
   remove: (id: string) => request<void>('DELETE', `/interfaces/${seg(id)}`),
-  paths: () => request<MeshPath[]>('GET', '/paths'),
+  paths: async () => (await request<{ items: MeshPath[] }>('GET', '/paths?limit=500')).items,
 }
 
 /** uriFor builds an --interface URI from the small form's choices. */
