@@ -101,7 +101,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 	}
 	// MkdirAll leaves an existing dir (a fresh volume, an older install) as it was.
 	if st, err := os.Stat(cfg.DataDir); err == nil && st.Mode().Perm() != 0o700 {
-		if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+		if err := os.Chmod(cfg.DataDir, 0o700); err != nil { //nolint:gosec // G302: a directory needs x; 0700 is owner-only
 			log.Warn("could not restrict the data dir to 0700", "data_dir", cfg.DataDir, "err", err)
 		}
 	}

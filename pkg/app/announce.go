@@ -75,7 +75,7 @@ func jittered(d time.Duration) time.Duration {
 	if tenth <= 0 {
 		return d
 	}
-	return d - time.Duration(tenth) + time.Duration(rand.Int64N(2*tenth+1))
+	return d - time.Duration(tenth) + time.Duration(rand.Int64N(2*tenth+1)) //nolint:gosec // G404: timing jitter, not a secret
 }
 
 func (an *announcer) loop(ctx context.Context, every time.Duration) {

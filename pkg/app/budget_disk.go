@@ -28,8 +28,8 @@ func (b *budget) checkDiskLocked(now time.Time, force bool) {
 		return
 	}
 	b.free = free
-	low := uint64(b.opts.MinFreeBytes)
-	clear := low + uint64(b.opts.ReserveBytes-b.reserve)
+	low := nonNeg(b.opts.MinFreeBytes)
+	clear := low + nonNeg(b.opts.ReserveBytes-b.reserve)
 	switch {
 	case !b.low && free < low:
 		b.low = true
@@ -39,7 +39,7 @@ func (b *budget) checkDiskLocked(now time.Time, force bool) {
 		b.low = false
 		b.log.Info("data dir free space recovered: accepting inbound messages and sends again", "free_bytes", free)
 	}
-	if b.reserve > 0 && free < uint64(b.opts.ReserveBytes) {
+	if b.reserve > 0 && free < nonNeg(b.opts.ReserveBytes) {
 		b.releaseLocked("file system nearly full")
 	}
 }
@@ -83,7 +83,7 @@ func (b *budget) refillLocked() {
 		b.reserve = fi.Size()
 		return
 	}
-	if b.free < uint64(b.opts.MinFreeBytes)+uint64(b.opts.ReserveBytes) {
+	if b.free < nonNeg(b.opts.MinFreeBytes)+nonNeg(b.opts.ReserveBytes) {
 		return
 	}
 	if err := writeReserve(b.reservePath(), b.opts.ReserveBytes); err != nil {
@@ -99,7 +99,7 @@ func writeReserve(path string, n int64) error {
 	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
 		return fmt.Errorf("reserve %s: not a regular file", path)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) //nolint:gosec // G304: the reserve's fixed name in the data dir
 	if err != nil {
 		return fmt.Errorf("reserve: %w", err)
 	}
@@ -118,4 +118,12 @@ func writeReserve(path string, n int64) error {
 		return fmt.Errorf("reserve: %w", err)
 	}
 	return nil
+}
+
+// nonNeg is n as an unsigned byte count; a negative n (never configured, but not trusted) counts as 0.
+func nonNeg(n int64) uint64 {
+	if n < 0 {
+		return 0
+	}
+	return uint64(n)
 }

@@ -132,7 +132,6 @@ func readIdentityFiles(dataDir string) (map[string]identityFile, error) {
 // recordCheck is the outcome of comparing the identity files with the second record.
 type recordCheck struct {
 	haveRecord bool
-	unreadable string
 	modified   []Change // differ from the record, or not regular files
 	unrecorded []Change // no entry in the record
 	removed    []Change

@@ -208,6 +208,7 @@ func rawUpgrade(t *testing.T, e *liveEnv) net.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_ = resp.Body.Close() // a 101 has no body; the connection stays open for the websocket
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("raw upgrade: %d", resp.StatusCode)
 	}
