@@ -243,7 +243,7 @@ func TestLiveSlowClientDropped(t *testing.T) {
 	// Publish large events until the stalled client's send queue overflows. The reading client confirms
 	// each event before the next is published, so only the stalled one falls behind; Publish returns every
 	// time, whatever the stalled one does.
-	big := &app.Message{Content: strings.Repeat("x", 32<<10)}
+	big := &app.Message{Content: strings.Repeat("x", 256<<10)} // large, so the kernel's socket buffers (tens of MB on loopback) fill within the bound
 	published := 0
 	for ; published < 4000 && e.srv.live.dropped.Load() == 0; published++ {
 		e.broker.Publish(app.Event{Kind: app.EventMessageReceived, MessageID: fmt.Sprint(published), Message: big})
@@ -264,7 +264,7 @@ func TestLiveSlowClientDropped(t *testing.T) {
 	if ev := readEvent(t, good); ev.Kind != "after" {
 		t.Fatalf("reading client after the drop got %q", ev.Kind)
 	}
-	t.Logf("stalled client dropped after %d events of 32 KiB", published)
+	t.Logf("stalled client dropped after %d events of 256 KiB", published)
 
 	_ = good.Close(websocket.StatusNormalClosure, "")
 	if err := e.srv.Close(); err != nil {
