@@ -29,7 +29,7 @@ func (s *Server) getConversations(c echo.Context) error {
 	if err != nil {
 		return messagingError(err)
 	}
-	return listJSON(c, page)
+	return noStoreJSON(c, page)
 }
 
 func (s *Server) readConversation(c echo.Context) error {

@@ -88,8 +88,7 @@ func (s *Server) listInterfaces(c echo.Context) error {
 	if err != nil {
 		return networkError(err)
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, list)
+	return noStoreJSON(c, list)
 }
 
 func (s *Server) getInterface(c echo.Context) error {
@@ -101,8 +100,7 @@ func (s *Server) getInterface(c echo.Context) error {
 	if err != nil {
 		return networkError(err)
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, info)
+	return noStoreJSON(c, info)
 }
 
 func (s *Server) createInterface(c echo.Context) error {
@@ -162,7 +160,7 @@ func (s *Server) listPaths(c echo.Context) error {
 	if err != nil {
 		return messagingError(err)
 	}
-	return listJSON(c, page)
+	return noStoreJSON(c, page)
 }
 
 func (s *Server) getPath(c echo.Context) error {
@@ -174,8 +172,7 @@ func (s *Server) getPath(c echo.Context) error {
 	if err != nil {
 		return networkError(err)
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, p)
+	return noStoreJSON(c, p)
 }
 
 func (s *Server) requestPath(c echo.Context) error {

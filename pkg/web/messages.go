@@ -38,7 +38,7 @@ func (s *Server) getMessages(c echo.Context) error {
 	if err != nil {
 		return messagingError(err)
 	}
-	return listJSON(c, page)
+	return noStoreJSON(c, page)
 }
 
 func (s *Server) getMessage(c echo.Context) error {
@@ -50,7 +50,7 @@ func (s *Server) getMessage(c echo.Context) error {
 	if err != nil {
 		return messagingError(err)
 	}
-	return listJSON(c, msg)
+	return noStoreJSON(c, msg)
 }
 
 func (s *Server) postMessage(c echo.Context) error {

@@ -84,8 +84,8 @@ func queryLimit(c echo.Context) (int, error) {
 	return app.ClampLimit(n), nil
 }
 
-// listJSON answers a list page; pages are never cached.
-func listJSON(c echo.Context, v any) error {
+// noStoreJSON answers 200 with v as JSON that is never cached (lists and live state).
+func noStoreJSON(c echo.Context, v any) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, v)
 }

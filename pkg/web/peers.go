@@ -27,5 +27,5 @@ func (s *Server) getPeers(c echo.Context) error {
 	if err != nil {
 		return messagingError(err)
 	}
-	return listJSON(c, page)
+	return noStoreJSON(c, page)
 }
