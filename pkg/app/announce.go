@@ -41,7 +41,7 @@ type announcer struct {
 // startAnnouncer starts the announce loop. Called from Start with a.mu held.
 func (a *App) startAnnouncer(ctx context.Context) {
 	an := &announcer{a: a, kick: make(chan struct{}, 1)}
-	if a.ifEvents != nil && !a.opts.NoInterfaceUpAnnounce {
+	if a.ifEvents != nil {
 		an.remove = a.ifEvents.OnInterfaceEvent(func(ev rns.InterfaceEvent) {
 			if ev.State != iface.StateUp {
 				return

@@ -48,9 +48,6 @@ type Options struct {
 	// AnnounceInterval announces again on this interval, with jitter (0: never); interface-up events
 	// from the node announce regardless.
 	AnnounceInterval time.Duration
-	// NoInterfaceUpAnnounce turns off the announce sent when an interface comes up (tests that need
-	// the announce timing of a node that only announces when asked).
-	NoInterfaceUpAnnounce bool
 	// Links enables direct delivery over links (nil: direct is unavailable).
 	// It is the node's shared link manager; the app does not start it.
 	Links *link.Manager

@@ -37,11 +37,7 @@ func startPropNode(t *testing.T, name string, transportNode bool, po lxapp.Propa
 	}
 	a, err := lxapp.New(lxapp.Options{
 		DataDir: dir, DisplayName: name, Links: links, Logger: log, Propagation: po,
-		Router: router.Options{RetryWait: 2 * time.Second, MaxRetryWait: 4 * time.Second},
-		// KNOWN BUG, not hidden: with the announce on interface-up, Reticle did not learn the Python
-		// propagation node's announce in TestPropPythonNode in about 2 of 3 runs (0 of 2 failures with it
-		// off); the cause is not found yet. Until it is, these tests announce only when they ask to.
-		NoInterfaceUpAnnounce: true,
+		Router: router.Options{},
 	}, st, node)
 	if err != nil {
 		t.Fatal(err)

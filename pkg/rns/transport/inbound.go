@@ -142,7 +142,13 @@ func (t *Transport) process(st *ifState, d *decoded, raw []byte, released bool, 
 
 	if p.PacketType == wire.Announce && d.ann != nil && !released {
 		st.announcesIn++
-		st.ia.add(now)
+		// Our own announces echoed back by a transport node do not count towards ingress control (the
+		// reference counts them): a node that announces as its interface comes up, as Reticle does, would
+		// otherwise trip the new-interface burst limit with its own echoes and hold its peers' announces
+		// for the burst hold and penalty (about 35 s), which is what a user sees as "no peers yet".
+		if _, own := t.dests[p.DestinationHash]; !own {
+			st.ia.add(now)
+		}
 		if _, known := t.paths[p.DestinationHash]; !known {
 			_, requested := t.pathRequests[p.DestinationHash]
 			_, discovering := t.discoveryPRs[p.DestinationHash]
@@ -150,6 +156,7 @@ func (t *Transport) process(st *ifState, d *decoded, raw []byte, released bool, 
 			if !requested && !discovering && !shared && st.shouldIngressLimit(&t.ic, now) {
 				st.hold(&t.ic, p.DestinationHash, raw, p.Hops)
 				t.stats.AnnouncesHeld++
+				t.log.Debug("announce held by ingress control", "interface", st.i.Name(), "destination", p.DestinationHash, "hz", st.ia.hz(now))
 				return
 			}
 		}

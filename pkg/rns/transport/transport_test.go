@@ -434,3 +434,38 @@ func TestRememberAllowsSendWithoutAnnounce(t *testing.T) {
 		t.Fatalf("timeout without path %v", r.Timeout())
 	}
 }
+
+// TestIngressControlIgnoresOwnEchoes: a transport node echoes our announces back to us. Those echoes must
+// not count towards our ingress burst limit, or a node that announces as its interface comes up holds its
+// first peers' announces for the burst hold and penalty.
+func TestIngressControlIgnoresOwnEchoes(t *testing.T) {
+	n := newTestNet(t)
+	peer, me := n.node(false), n.node(false)
+	toMe, toPeer := n.connect(peer, me)
+	own := newDest(t, me, DestinationConfig{})
+	// Our own announces, sent and echoed straight back, well above the 3 Hz new-interface threshold.
+	for range 6 {
+		if err := me.Announce(own, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range toPeer.take() {
+			me.Inbound(toPeer, f)
+		}
+		n.clock.Advance(20 * time.Millisecond)
+	}
+	// Then two announces of the peer's for destinations we do not know yet.
+	for range 2 {
+		d := newDest(t, peer, DestinationConfig{})
+		if err := peer.Announce(d, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range toMe.take() {
+			me.Inbound(toPeer, f)
+		}
+		n.clock.Advance(20 * time.Millisecond)
+	}
+	c := me.InterfaceCounters()[0]
+	if c.Held != 0 || c.BurstActive || len(me.Paths()) != 2 {
+		t.Fatalf("held %d burst %v paths %d; want the peer's announces learned at once", c.Held, c.BurstActive, len(me.Paths()))
+	}
+}
