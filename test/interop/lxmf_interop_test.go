@@ -20,7 +20,7 @@ import (
 func TestLXMFOpportunistic(t *testing.T) {
 	requireLXMF(t)
 	port := freePort(t)
-	rt := startLXMFNode(t, "reticle", router.Options{RetryWait: 2 * time.Second, MaxRetryWait: 4 * time.Second},
+	rt := startLXMFNode(t, "reticle", router.Options{},
 		fmt.Sprintf("tcp-server://127.0.0.1:%d", port))
 	py, ready := startLXMFPeer(t, "pylxmf", clientSection(port))
 	pyAddr := ready.str("address")
@@ -103,7 +103,7 @@ func TestLXMFOpportunistic(t *testing.T) {
 func TestLXMFStampCost(t *testing.T) {
 	requireLXMF(t)
 	port := freePort(t)
-	rt := startLXMFNode(t, "reticle", router.Options{RetryWait: 2 * time.Second, MaxRetryWait: 4 * time.Second},
+	rt := startLXMFNode(t, "reticle", router.Options{},
 		fmt.Sprintf("tcp-server://127.0.0.1:%d", port))
 	py, ready := startLXMFPeer(t, "pystamp", clientSection(port), "8")
 	pyAddr := ready.str("address")
@@ -183,7 +183,7 @@ func exchangeAnnounces(t *testing.T, rt *lxmfNode, py *proc, pyAddr string) lxap
 func TestLXMFDirect(t *testing.T) {
 	requireLXMF(t)
 	port := freePort(t)
-	rt := startLXMFNode(t, "reticle", router.Options{RetryWait: 3 * time.Second, MaxRetryWait: 6 * time.Second},
+	rt := startLXMFNode(t, "reticle", router.Options{},
 		fmt.Sprintf("tcp-server://127.0.0.1:%d", port))
 	py, ready := startLXMFPeer(t, "pydirect", clientSection(port))
 	pyAddr := ready.str("address")

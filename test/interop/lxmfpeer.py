@@ -11,7 +11,7 @@ Commands (one JSON object per line on stdin):
   {"cmd": "send", "to": HEX, "title": S, "content": S, "id": N, "method": "opportunistic"|"direct",
    "attachment_size": BYTES}            (optional: a file attachment of that many pseudo-random bytes)
         -> {"event": "send_queued", "id": N, "hash": HEX} then
-           {"event": "send_state", "id": N, "hash": HEX, "state": "delivered"|"failed"}
+           {"event": "send_state", "id": N, "hash": HEX, "state": "delivered"|"failed", "attempts": N}
         or {"event": "error", "id": N, "error": S} when the recipient is unknown
   {"cmd": "quit"}
 Events (stdout): ready, announce, message, send_queued, send_state, error.
@@ -131,7 +131,7 @@ def send(router, source, cmd):
 
     def state(msg):
         emit(event="send_state", id=n, hash=msg.hash.hex() if msg.hash else "", state=STATES.get(msg.state, str(msg.state)),
-             method=msg.method)
+             method=msg.method, attempts=msg.delivery_attempts)
 
     m.register_delivery_callback(state)
     m.register_failed_callback(state)
