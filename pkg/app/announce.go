@@ -43,6 +43,7 @@ func (a *App) startAnnouncer(ctx context.Context) {
 	an := &announcer{a: a, kick: make(chan struct{}, 1)}
 	if a.ifEvents != nil {
 		an.remove = a.ifEvents.OnInterfaceEvent(func(ev rns.InterfaceEvent) {
+			a.events.Publish(Event{Kind: EventInterface, Interface: ev.Name, Sub: ev.Sub, State: ev.State.String()})
 			if ev.State != iface.StateUp {
 				return
 			}

@@ -53,8 +53,20 @@ func TestAnnounceOnInterfaceUp(t *testing.T) {
 	if len(freshID.PublicKey) != 128 || len(freshID.IdentityHash) != 32 || freshID.IdentityHash == freshID.Address {
 		t.Fatalf("identity %+v", freshID)
 	}
+	events, unsub := fresh.app.Events().Subscribe(64)
+	defer unsub()
 	if _, err := fresh.node.AddInterface("tcp-client://" + addr); err != nil {
 		t.Fatal(err)
+	}
+	// The websocket's interface event: the new interface came up.
+	deadline := time.After(10 * time.Second)
+	for up := false; !up; {
+		select {
+		case ev := <-events:
+			up = ev.Kind == EventInterface && ev.State == "up" && strings.HasPrefix(ev.Interface, "tcp-client")
+		case <-deadline:
+			t.Fatal("no interface event for the new interface coming up")
+		}
 	}
 	peerName := func(n *loopNode, addr string) string {
 		ps, _ := n.app.ListPeers(ctx, PeerQuery{Limit: MaxLimit})

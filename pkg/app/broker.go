@@ -14,6 +14,8 @@ import (
 //   - conversation.read: a conversation was marked read (peer)
 //   - conversation.deleted: a conversation and its messages were deleted (peer)
 //   - peer: a peer announced itself (peer, peer_info)
+//   - interface: a mesh interface or one of its sub-interfaces changed state (interface, sub when a
+//     sub-interface, state: up, down or connecting)
 const (
 	EventMessageReceived     = "message.received"
 	EventMessageQueued       = "message.queued"
@@ -22,6 +24,7 @@ const (
 	EventConversationRead    = "conversation.read"
 	EventConversationDeleted = "conversation.deleted"
 	EventPeer                = "peer"
+	EventInterface           = "interface"
 )
 
 // Event is something a UI may want to show at once.
@@ -32,6 +35,8 @@ type Event struct {
 	State     string    `json:"state,omitempty"`
 	Message   *Message  `json:"message,omitempty"`
 	PeerInfo  *PeerInfo `json:"peer_info,omitempty"`
+	Interface string    `json:"interface,omitempty"`
+	Sub       string    `json:"sub,omitempty"`
 }
 
 // Broker fans events out to subscribers. Publishing never blocks: a

@@ -18,6 +18,9 @@ export interface LiveEvent {
   state?: string
   message?: Message
   peer_info?: Peer
+  /** interface events: the configured interface and, for a sub-interface, its name. */
+  interface?: string
+  sub?: string
 }
 
 /** Kind of the first frame on every connection. */
