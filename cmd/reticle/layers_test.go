@@ -16,6 +16,7 @@ const module = "github.com/reticle-mesh/reticle"
 var allowedImports = map[string][]string{
 	"pkg/buildinfo":        {},
 	"pkg/config":           {},
+	"pkg/logring":          {},
 	"pkg/rns/iface":        {},
 	"pkg/rns/wire":         {},
 	"pkg/rns/wire/msgpack": {}, // a byte format of the wire layer: importable wherever pkg/rns/wire is
@@ -33,7 +34,7 @@ var allowedImports = map[string][]string{
 	"pkg/backup":           {"pkg/store"},
 	"pkg/plugins":          {"pkg/integrity"},
 	"pkg/app":              {"pkg/lxmf", "pkg/lxmf/*", "pkg/rns", "pkg/rns/*", "pkg/store"},
-	"pkg/web":              {"pkg/app", "pkg/auth", "pkg/integrity", "pkg/plugins", "pkg/buildinfo", "ui"},
+	"pkg/web":              {"pkg/app", "pkg/auth", "pkg/integrity", "pkg/plugins", "pkg/buildinfo", "pkg/logring", "ui"},
 	"ui":                   {},
 	"":                     {}, // the root package only embeds cosign.pub
 }

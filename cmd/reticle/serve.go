@@ -15,6 +15,7 @@ import (
 	"github.com/reticle-mesh/reticle/pkg/buildinfo"
 	"github.com/reticle-mesh/reticle/pkg/config"
 	"github.com/reticle-mesh/reticle/pkg/integrity"
+	"github.com/reticle-mesh/reticle/pkg/logring"
 	"github.com/reticle-mesh/reticle/pkg/lxmf/router"
 	"github.com/reticle-mesh/reticle/pkg/rns"
 	"github.com/reticle-mesh/reticle/pkg/rns/iface"
@@ -204,7 +205,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         log.With("component", "web"),
 	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc, Messaging: msg, Storage: msg, Network: network,
-		Events: msg.Events()})
+		Events: msg.Events(), Logs: logRing(log)})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -229,13 +230,23 @@ func buildNode(cfg config.Config, log *slog.Logger) (*rns.Node, error) {
 	return node, nil
 }
 
+// logRing is the ring of recent records behind log, when newLogger built it (nil otherwise: tests).
+func logRing(log *slog.Logger) web.LogSource {
+	if h, ok := log.Handler().(*logring.Handler); ok {
+		return h.Ring()
+	}
+	return nil
+}
+
 // newLogger builds the process logger; pkg/ code gets it injected, never via slog.Default.
 func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(level))
 	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	// The UI's debug screen reads the most recent records from this ring (GET /api/v1/debug/logs).
+	return slog.New(logring.NewHandler(logring.New(0), h))
 }
