@@ -31,7 +31,7 @@ var hostileNames = []string{
 	"identities/%2e%2e",
 	"%2e%2e/evil",
 	"identities/lxmf/../../../evil",
-	"identities/ｌxmf",        // fullwidth l
+	"identities/ｌxmf",         // fullwidth l
 	"identities/lx\u200bmf",   // zero-width space
 	"identities/\u202elxmf",   // right-to-left override
 	"identities/lxmf\x00.txt", // NUL
