@@ -248,8 +248,11 @@ func (m *Manager) CancelPending() error {
 	return os.RemoveAll(filepath.Join(m.opts.DataDir, PendingDir))
 }
 
+// firstDelay is when a node without scheduled snapshots takes its first: soon, but not during startup.
+const firstDelay = 10 * time.Minute
+
 // nextDue is how long until the next scheduled snapshot: Interval after the newest scheduled one, or
-// now when there is none.
+// firstDelay (at most Interval) when there is none.
 func (m *Manager) nextDue() time.Duration {
 	all, _ := m.List(context.Background())
 	for _, in := range all {
@@ -257,7 +260,7 @@ func (m *Manager) nextDue() time.Duration {
 			return max(0, in.CreatedAt.Add(m.opts.Interval).Sub(m.opts.Now()))
 		}
 	}
-	return 0
+	return min(firstDelay, m.opts.Interval)
 }
 
 // Start runs the schedule until Close. With Interval < 0 it does nothing.
@@ -300,3 +303,6 @@ func (m *Manager) Close() error {
 	}
 	return nil
 }
+
+// MaxUpload is the largest archive StageRestore accepts, in bytes.
+func (m *Manager) MaxUpload() int64 { return m.opts.Limits.norm().MaxArchive }

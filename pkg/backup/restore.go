@@ -202,16 +202,27 @@ func saveCurrent(ctx context.Context, dataDir string, opts RestoreOptions) (stri
 		return "", err
 	}
 	defer func() { _ = st.Close() }()
+	return createIn(ctx, st, dataDir, "prerestore", opts.Version, opts.Now)
+}
+
+// CreateIn writes a snapshot of st and dataDir into dataDir/snapshots under a new name, which it returns.
+func CreateIn(ctx context.Context, st *store.Store, dataDir, reason, version string) (string, error) {
+	return createIn(ctx, st, dataDir, reason, version, nil)
+}
+
+func createIn(ctx context.Context, st *store.Store, dataDir, reason, version string, now func() time.Time) (string, error) {
+	if now == nil {
+		now = time.Now
+	}
 	dir := filepath.Join(dataDir, SnapshotsDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
+	name := snapshotName(now(), reason)
+	if err := CheckSnapshotName(name); err != nil {
+		return "", err
 	}
-	name := snapshotName(now(), "prerestore")
-	if _, err := Create(ctx, st, dataDir, filepath.Join(dir, name), CreateOptions{Reason: "prerestore", Version: opts.Version, Now: now}); err != nil {
+	if _, err := Create(ctx, st, dataDir, filepath.Join(dir, name), CreateOptions{Reason: reason, Version: version, Now: now}); err != nil {
 		return "", err
 	}
 	return name, nil
