@@ -121,7 +121,9 @@ func New(opts Options, deps Deps) (*Server, error) {
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
 		Limit: opts.BodyLimit,
 		// A restore upload is a whole snapshot; its handler bounds it with its own limit.
-		Skipper: func(c echo.Context) bool { return c.Request().URL.Path == restorePath && c.Request().Method == http.MethodPost },
+		Skipper: func(c echo.Context) bool {
+			return c.Request().URL.Path == restorePath && c.Request().Method == http.MethodPost
+		},
 	}))
 	s.e = e
 	if err := s.routes(); err != nil {
