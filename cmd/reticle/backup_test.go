@@ -51,15 +51,21 @@ func startNode(t *testing.T, dataDir string) *node {
 	var out struct {
 		CSRF string `json:"csrf_token"`
 	}
-	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&out) != nil {
+	if resp.StatusCode != 200 || json.Unmarshal(resp.body, &out) != nil {
 		t.Fatalf("login: %d", resp.StatusCode)
 	}
-	_ = resp.Body.Close()
 	n.csrf = out.CSRF
 	return n
 }
 
-func (n *node) do(t *testing.T, method, path string, body io.Reader, ctype string, csrf bool) *http.Response {
+// result is a response read and closed.
+type result struct {
+	StatusCode int
+	Header     http.Header
+	body       []byte
+}
+
+func (n *node) do(t *testing.T, method, path string, body io.Reader, ctype string, csrf bool) result {
 	t.Helper()
 	r, err := http.NewRequest(method, n.base+path, body)
 	if err != nil {
@@ -75,18 +81,15 @@ func (n *node) do(t *testing.T, method, path string, body io.Reader, ctype strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp
-}
-
-func readAll(t *testing.T, resp *http.Response) []byte {
-	t.Helper()
 	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	return result{StatusCode: resp.StatusCode, Header: resp.Header, body: b}
 }
+
+func readAll(_ *testing.T, r result) []byte { return r.body }
 
 func addMessages(t *testing.T, dataDir string, n int) {
 	t.Helper()

@@ -126,7 +126,7 @@ func writeArchive(ctx context.Context, out, dbCopy, dataDir string, members []st
 	defer func() {
 		if err != nil {
 			_ = f.Close()
-			_ = os.Remove(tmp)
+			_ = os.Remove(tmp) //nolint:gosec // G703: tmp is the name CreateTemp just made
 		}
 	}()
 	if err := f.Chmod(0o600); err != nil {
@@ -172,7 +172,7 @@ func writeArchive(ctx context.Context, out, dbCopy, dataDir string, members []st
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, out); err != nil {
+	if err := os.Rename(tmp, out); err != nil { //nolint:gosec // G703: out is the owner's --out or a checked snapshot name
 		return err
 	}
 	return syncDir(dir)
