@@ -32,6 +32,10 @@ func commands() map[string]command {
 		"healthcheck": {"exit 0 when the server answers /healthz (for container healthchecks)", runHealthcheck},
 		"admin": {"owner recovery: admin reset-password --data-dir DIR [--password-file F]",
 			func(ctx context.Context, a []string, s stdio) int { return runAdmin(ctx, a, s.out, s.err, s.in) }},
+		"backup": {"snapshot the data dir into one archive (works while a node runs): backup --out FILE [--data-dir DIR]",
+			func(ctx context.Context, a []string, s stdio) int { return runBackup(ctx, a, s.out, s.err) }},
+		"restore": {"restore a snapshot (stop the node first): restore FILE [--data-dir DIR] [--verify-only]",
+			func(ctx context.Context, a []string, s stdio) int { return runRestore(ctx, a, s.out, s.err) }},
 		"verify": {"verify the release signature and files; --ack-at-rest accepts data changes",
 			func(ctx context.Context, a []string, s stdio) int { return runVerify(ctx, a, s.out, s.err) }},
 	}

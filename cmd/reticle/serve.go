@@ -12,6 +12,7 @@ import (
 	"github.com/reticle-mesh/reticle"
 	"github.com/reticle-mesh/reticle/pkg/app"
 	"github.com/reticle-mesh/reticle/pkg/auth"
+	"github.com/reticle-mesh/reticle/pkg/backup"
 	"github.com/reticle-mesh/reticle/pkg/buildinfo"
 	"github.com/reticle-mesh/reticle/pkg/config"
 	"github.com/reticle-mesh/reticle/pkg/integrity"
@@ -64,6 +65,7 @@ type appliance struct {
 	lc     *lifecycle
 	web    *web.Server
 	atRest *integrity.AtRest
+	lock   *backup.Lock // the data dir's lock, held from build until stop
 }
 
 func (a *appliance) start(ctx context.Context) error { return a.lc.start(ctx) }
@@ -72,15 +74,45 @@ func (a *appliance) start(ctx context.Context) error { return a.lc.start(ctx) }
 // checkpointed and closed) are the at-rest hashes recorded, so that a failed stop is reported as
 // unclean at the next start rather than as tampering.
 func (a *appliance) stop() error {
+	defer func() { _ = a.lock.Release() }()
 	if err := a.lc.stop(); err != nil {
 		return err
 	}
 	return a.atRest.RecordCleanShutdown(nil)
 }
 
-// build checks the release and the data dir, then constructs every component from the config and
-// registers them, in start order, with a lifecycle. Nothing listens or dials until start.
+// build takes the data dir's lock (a second node, or `reticle restore`, on the same data dir is
+// refused), applies a restore staged by the API while the node ran, and builds the appliance; on
+// error the lock is released.
 func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
+	}
+	lock, err := backup.Acquire(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	m, saved, applied, err := backup.ApplyPending(ctx, cfg.DataDir, backup.RestoreOptions{Version: buildinfo.Get().Version})
+	if err == nil && applied {
+		log.Warn("applied the staged restore", "snapshot_created_at", m.CreatedAt, "messages", m.Messages, "previous_data_saved_as", saved)
+		err = sealRestored(ctx, cfg.DataDir, log.With("component", "store"))
+	}
+	if err != nil {
+		_ = lock.Release()
+		return nil, err
+	}
+	a, err := buildLocked(ctx, cfg, log)
+	if err != nil {
+		_ = lock.Release()
+		return nil, err
+	}
+	a.lock = lock
+	return a, nil
+}
+
+// buildLocked checks the release and the data dir, then constructs every component from the config and
+// registers them, in start order, with a lifecycle. Nothing listens or dials until start.
+func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance, error) {
 	for _, u := range cfg.Interfaces {
 		if _, err := iface.Parse(u); err != nil {
 			return nil, fmt.Errorf("--interface: %w", err)
@@ -112,7 +144,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 	}
 	a := &appliance{lc: &lifecycle{log: log}, atRest: at}
 
-	st, err := store.Open(ctx, store.Options{Path: cfg.DBPath(), Logger: log.With("component", "store")})
+	st, err := store.Open(ctx, store.Options{Path: cfg.DBPath(), Logger: log.With("component", "store"),
+		BeforeMigrate: premigrateSnapshot(cfg.DataDir, log.With("component", "backup"))})
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +223,18 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 		return nil, err
 	}
 
+	interval := cfg.SnapshotInterval
+	if interval == 0 {
+		interval = -1 // off
+	}
+	snaps, err := backup.New(backup.Options{DataDir: cfg.DataDir, Interval: interval, Keep: cfg.SnapshotKeep,
+		Version: buildinfo.Get().Version, Logger: log.With("component", "backup")}, st)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	a.lc.add(component{name: "snapshots", start: snaps.Start, stop: snaps.Close})
+
 	system := func() web.SystemInfo {
 		bi := buildinfo.Get()
 		ar := at.Report()
@@ -205,7 +250,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         log.With("component", "web"),
 	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc, Messaging: msg, Storage: msg, Network: network,
-		Events: msg.Events(), Logs: logRing(log)})
+		Events: msg.Events(), Logs: logRing(log), Backups: backupsAPI{snaps}})
 	if err != nil {
 		_ = st.Close()
 		return nil, err

@@ -48,6 +48,10 @@ type Config struct {
 	DisplayName    string         // name announced with the LXMF delivery destination; empty: "Reticle" + address prefix
 	// AnnounceInterval re-announces the delivery destination (and a hosted propagation node); 0 is off.
 	AnnounceInterval time.Duration
+	// SnapshotInterval is how often the node snapshots its data into snapshots/; 0 is off.
+	SnapshotInterval time.Duration
+	// SnapshotKeep is how many scheduled snapshots are kept.
+	SnapshotKeep int
 	// PropagationNode makes this instance an LXMF propagation node (store and forward for others).
 	PropagationNode      bool
 	PropagationStorageMB int      // storage limit of the hosted propagation node
@@ -91,6 +95,8 @@ func DefaultFor(dev bool) Config {
 		LogFormat:        "text",
 		Verify:           verify,
 		AnnounceInterval: 6 * time.Hour,
+		SnapshotInterval: 12 * time.Hour,
+		SnapshotKeep:     5,
 
 		PropagationStorageMB: 500,
 		PropagationStampCost: 16,
@@ -198,6 +204,24 @@ func LoadFor(dev bool, args []string, getenv func(string) string, stderr io.Writ
 		annDefault = d
 	}
 	fs.DurationVar(&c.AnnounceInterval, "announce-interval", annDefault, "re-announce interval with random jitter, 0 = off (RETICLE_ANNOUNCE_INTERVAL)")
+	snapDefault := c.SnapshotInterval
+	if v := getenv("RETICLE_SNAPSHOT_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return c, fmt.Errorf("%w: RETICLE_SNAPSHOT_INTERVAL=%q is not a duration like 12h", ErrInvalid, v)
+		}
+		snapDefault = d
+	}
+	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", snapDefault, "scheduled snapshot interval, 0 = off (RETICLE_SNAPSHOT_INTERVAL)")
+	keepDefault := c.SnapshotKeep
+	if v := getenv("RETICLE_SNAPSHOT_KEEP"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return c, fmt.Errorf("%w: RETICLE_SNAPSHOT_KEEP=%q is not a number", ErrInvalid, v)
+		}
+		keepDefault = n
+	}
+	fs.IntVar(&c.SnapshotKeep, "snapshot-keep", keepDefault, "scheduled snapshots kept, 1-1000 (RETICLE_SNAPSHOT_KEEP)")
 	var peers listFlag
 	fs.Var(&peers, "propagation-peer", "propagation node address (32 hex digits) to peer with, repeatable (RETICLE_PROPAGATION_PEER, comma-separated)")
 
@@ -276,6 +300,12 @@ func (c Config) Validate() error {
 	}
 	if c.AnnounceInterval != 0 && (c.AnnounceInterval < time.Minute || c.AnnounceInterval > 7*24*time.Hour) {
 		return fmt.Errorf("%w: --announce-interval %s must be 0 (off) or between 1m and 168h", ErrInvalid, c.AnnounceInterval)
+	}
+	if c.SnapshotInterval != 0 && (c.SnapshotInterval < time.Minute || c.SnapshotInterval > 90*24*time.Hour) {
+		return fmt.Errorf("%w: --snapshot-interval %s must be 0 (off) or between 1m and 2160h", ErrInvalid, c.SnapshotInterval)
+	}
+	if c.SnapshotKeep < 1 || c.SnapshotKeep > 1000 {
+		return fmt.Errorf("%w: --snapshot-keep %d must be between 1 and 1000", ErrInvalid, c.SnapshotKeep)
 	}
 	if c.PropagationStorageMB < 1 || c.PropagationStorageMB > 1<<20 {
 		return fmt.Errorf("%w: --propagation-storage-mb %d must be between 1 and 1048576", ErrInvalid, c.PropagationStorageMB)

@@ -37,9 +37,9 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 // LatestSchemaVersion is the version this binary migrates to.
 func LatestSchemaVersion() int { return len(migrations()) }
 
-// migrate applies every pending migration up to target (0 = all), each in its own transaction.
-func (s *Store) migrate(ctx context.Context, target int) error {
-	ms := migrations()
+// migrate applies every pending migration of ms up to target (0 = all), each in its own transaction;
+// before, when a schema exists and something is pending, it calls before (if set).
+func (s *Store) migrate(ctx context.Context, ms []migration, target int, before func(context.Context, *Store, int, int) error) error {
 	for i, m := range ms {
 		if m.version != i+1 {
 			return fmt.Errorf("migration list is broken at %q: version %d, want %d", m.name, m.version, i+1)
@@ -61,6 +61,11 @@ func (s *Store) migrate(ctx context.Context, target int) error {
 	}
 	if current > len(ms) {
 		return fmt.Errorf("%w: database is at version %d, this binary knows %d", ErrSchemaTooNew, current, len(ms))
+	}
+	if before != nil && current > 0 && current < target {
+		if err := before(ctx, s, current, target); err != nil {
+			return fmt.Errorf("before migrating %d -> %d: %w", current, target, err)
+		}
 	}
 	for _, m := range ms[current:target] {
 		err := db.Transaction(func(tx *gorm.DB) error {

@@ -32,6 +32,12 @@ type Options struct {
 	MigrateTo int
 	// MaxPeers caps the peers table (default DefaultMaxPeers).
 	MaxPeers int
+	// SkipMigrate opens the database as it is, without applying migrations: for reading a copy of a
+	// live database (snapshots) or one about to be replaced (restore). Writes may then fail.
+	SkipMigrate bool
+	// BeforeMigrate, when set, runs once before the first pending migration of a database that already
+	// has a schema (from > 0), e.g. to snapshot it; an error stops Open and nothing is migrated.
+	BeforeMigrate func(ctx context.Context, s *Store, from, to int) error
 }
 
 // Store is an open database with its schema up to date.
@@ -86,9 +92,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	if err := s.migrate(ctx, opts.MigrateTo); err != nil {
-		_ = sqlDB.Close()
-		return nil, fmt.Errorf("open store: %w", err)
+	if !opts.SkipMigrate {
+		if err := s.migrate(ctx, migrations(), opts.MigrateTo, opts.BeforeMigrate); err != nil {
+			_ = sqlDB.Close()
+			return nil, fmt.Errorf("open store: %w", err)
+		}
 	}
 	if err := restrictFiles(opts.Path); err != nil {
 		log.Warn("could not restrict database file mode", "path", opts.Path, "err", err)

@@ -85,7 +85,7 @@ func TestUpgradeFromPreviousSchema(t *testing.T) {
 		t.Fatalf("setting after upgrade = %q, %v", got, err)
 	}
 	// Reopening is a no-op.
-	if err := s.migrate(ctx, 0); err != nil {
+	if err := s.migrate(ctx, migrations(), 0, nil); err != nil {
 		t.Fatal(err)
 	}
 }

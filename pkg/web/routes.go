@@ -25,6 +25,7 @@ func (s *Server) apiRoutes() []route {
 	rs = append(rs, s.networkRoutes()...)
 	rs = append(rs, s.liveRoutes()...)
 	rs = append(rs, s.debugRoutes()...)
+	rs = append(rs, s.backupRoutes()...)
 	return append(rs, s.authRoutes()...)
 }
 

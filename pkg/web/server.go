@@ -61,6 +61,7 @@ type Deps struct {
 	Network   Network           // nil: the interface and path routes answer 503
 	Events    Events            // nil: /api/v1/ws answers 503
 	Logs      LogSource         // nil: GET /api/v1/debug/logs answers 503
+	Backups   Backups           // nil: the snapshot and restore routes answer 503
 }
 
 // Server is the configured Echo instance and its http.Server.
@@ -118,7 +119,13 @@ func New(opts Options, deps Deps) (*Server, error) {
 			return err
 		},
 	}))
-	e.Use(middleware.BodyLimit(opts.BodyLimit))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Limit: opts.BodyLimit,
+		// A restore upload is a whole snapshot; its handler bounds it with its own limit.
+		Skipper: func(c echo.Context) bool {
+			return c.Request().URL.Path == restorePath && c.Request().Method == http.MethodPost
+		},
+	}))
 	s.e = e
 	if err := s.routes(); err != nil {
 		return nil, err
