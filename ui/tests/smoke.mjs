@@ -334,6 +334,13 @@ async function run() {
     } else {
       process.stdout.write('smoke: the server reports no messaging; messaging checks skipped\n')
     }
+    step = 'debug logs'
+    await goto(page, '/debug')
+    await page.getByTestId('log-list').waitFor()
+    if (!(await page.getByTestId('log-list').innerText()).includes('starting reticle')) problem('the debug screen does not show the startup log record')
+    await shot(page, '6-debug')
+    await checkViolations(page)
+
     step = 'security'
     await page.getByTestId('nav-security').click()
     await page.getByTestId('sessions-list').getByTestId('session-row').first().waitFor()
