@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/reticle-mesh/reticle"
 	"github.com/reticle-mesh/reticle/pkg/app"
@@ -210,6 +211,7 @@ func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*app
 			StorageLimit: int64(cfg.PropagationStorageMB) << 20,
 			StampCost:    cfg.PropagationStampCost,
 			Peers:        cfg.PropagationPeers,
+			SyncInterval: syncInterval(cfg.SyncInterval),
 		},
 	}, st, node)
 	if err != nil {
@@ -273,6 +275,14 @@ func buildNode(cfg config.Config, log *slog.Logger) (*rns.Node, error) {
 		return nil, fmt.Errorf("mesh node: %w", err)
 	}
 	return node, nil
+}
+
+// syncInterval maps the flag (0 = off) to app.PropagationOptions.SyncInterval (negative = off).
+func syncInterval(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // logRing is the ring of recent records behind log, when newLogger built it (nil otherwise: tests).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reticle-mesh/reticle/pkg/lxmf"
@@ -53,6 +54,9 @@ type PropagationOptions struct {
 	Client propnode.ClientOptions
 	// Clock drives sync waits (tests); default the system clock.
 	Clock propnode.WaitClock
+	// SyncInterval is how often the client syncs with its node (default DefaultSyncInterval; negative:
+	// only when asked).
+	SyncInterval time.Duration
 }
 
 // propagation holds the propagation components of the app.
@@ -64,6 +68,10 @@ type propagation struct {
 
 	mu  sync.Mutex
 	ctx context.Context // the app's lifetime, for background syncs
+
+	pinned atomic.Bool // the owner chose the node; otherwise chooseAuto picks it
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 func newPropagation(a *App) (*propagation, error) {
@@ -145,9 +153,20 @@ func (p *propagation) start(ctx context.Context) error {
 	case err == nil && v != "":
 		if h, err := wire.ParseHash(v); err == nil {
 			p.a.r.SetPropagationNode(h)
+			p.pinned.Store(true)
 		}
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("start propagation: %w", err)
+	}
+	p.chooseAuto(ctx)
+	if iv := p.a.opts.Propagation.SyncInterval; iv >= 0 {
+		if iv == 0 {
+			iv = DefaultSyncInterval
+		}
+		var lctx context.Context
+		lctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
+		p.wg.Add(1)
+		go p.syncLoop(lctx, iv)
 	}
 	if err := p.disc.Start(ctx); err != nil {
 		return fmt.Errorf("start propagation: %w", err)
@@ -164,6 +183,10 @@ func (p *propagation) close() {
 	if p == nil {
 		return
 	}
+	if p.cancel != nil {
+		p.cancel()
+	}
+	p.wg.Wait()
 	_ = p.client.Close()
 	if p.server != nil {
 		_ = p.server.Close()
@@ -204,7 +227,9 @@ type PropagationServerInfo struct {
 
 // PropagationInfo is the propagation state for the API.
 type PropagationInfo struct {
-	Node       string                 `json:"node"` // chosen node, empty when none
+	Node string `json:"node"` // chosen node, empty when none
+	// Auto: the node was chosen automatically (the best heard one), not pinned by the owner.
+	Auto       bool                   `json:"auto"`
 	KnownNodes []PropagationNodeInfo  `json:"known_nodes"`
 	Sync       propnode.SyncStatus    `json:"sync"`
 	Server     *PropagationServerInfo `json:"server,omitempty"`
@@ -219,6 +244,7 @@ func (a *App) Propagation(ctx context.Context) (PropagationInfo, error) {
 	info := PropagationInfo{KnownNodes: []PropagationNodeInfo{}, Sync: a.prop.client.Status()}
 	if h, ok := a.r.PropagationNode(); ok {
 		info.Node = h.String()
+		info.Auto = !a.prop.pinned.Load()
 	}
 	rows, err := a.st.ListPropagationNodes(ctx, 256)
 	if err != nil {
@@ -262,7 +288,11 @@ func (a *App) SetPropagationNode(ctx context.Context, address string) error {
 	if err := a.st.SetSetting(ctx, settingPropagationNode, v); err != nil {
 		return fmt.Errorf("set propagation node: %w", err)
 	}
+	a.prop.pinned.Store(address != "") // before the router, so that a concurrent chooseAuto backs off
 	a.r.SetPropagationNode(h)
+	if address == "" {
+		a.prop.chooseAuto(ctx) // cleared: back to the best heard node
+	}
 	a.r.Wake()
 	return nil
 }
@@ -328,11 +358,15 @@ func (s nodeSink) NodeAnnounced(ctx context.Context, n propnode.NodeInfo) error 
 		return fmt.Errorf("propagation node %s: identity does not match", n.Hash)
 	}
 	name, _ := n.AppData.Name()
-	return s.a.st.UpsertPropagationNode(ctx, &store.PropagationNode{
+	err := s.a.st.UpsertPropagationNode(ctx, &store.PropagationNode{
 		Hash: n.Hash.String(), PublicKey: n.Identity.PublicKey(), Name: name, Enabled: n.AppData.Enabled,
 		StampCost: n.AppData.StampCost, StampFlexibility: n.AppData.StampFlexibility,
 		TransferLimitKB: n.AppData.TransferLimit, AppData: n.Raw, Hops: int(n.Hops), LastSeen: n.Seen,
 	})
+	if err == nil && s.a.prop != nil {
+		s.a.prop.chooseAuto(ctx)
+	}
+	return err
 }
 
 // propStore implements propnode.Store on the store.

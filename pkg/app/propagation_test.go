@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,11 +54,15 @@ func TestPropagationLoopback(t *testing.T) {
 	if n := len(a.links.Links()); n != 0 {
 		t.Fatalf("discovery opened %d links", n)
 	}
-	if _, err := a.app.Send(ctx, SendRequest{To: a.app.Identity(ctx).Address, Content: "x", Method: MethodPropagated}); err == nil {
-		t.Fatal("propagated send without a chosen node accepted")
+	// Nothing pinned: the only heard node is chosen automatically.
+	if info, _ := a.app.Propagation(ctx); info.Node != pnAddr || !info.Auto {
+		t.Fatalf("automatic choice: node %q auto %v, want %s chosen automatically", info.Node, info.Auto, pnAddr)
 	}
 	if err := a.app.SetPropagationNode(ctx, pnAddr); err != nil {
 		t.Fatal(err)
+	}
+	if info, _ := a.app.Propagation(ctx); info.Node != pnAddr || info.Auto {
+		t.Fatalf("pinned: node %q auto %v", info.Node, info.Auto)
 	}
 	me := a.app.Identity(ctx).Address
 	m, err := a.app.Send(ctx, SendRequest{To: me, Title: "note", Content: "kept for me by the node", Method: MethodPropagated})
@@ -268,5 +273,53 @@ func TestPropagationPeering(t *testing.T) {
 	}
 	if n, _, _ := pn2.st.PropagationUsage(ctx); n != 1 {
 		t.Fatalf("pn2 holds %d", n)
+	}
+}
+
+// TestPropagationAutoChoice: with nothing pinned the client uses the enabled node with the fewest hops
+// (the most recently heard among equals); a pinned node wins until the owner clears the choice.
+func TestPropagationAutoChoice(t *testing.T) {
+	n := startLoopNodeOpts(t, "alice", true, Options{Propagation: PropagationOptions{SyncInterval: -1}})
+	defer n.close()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	put := func(hash string, hops int, enabled bool, seen time.Time) {
+		t.Helper()
+		if err := n.st.UpsertPropagationNode(ctx, &store.PropagationNode{Hash: hash, PublicKey: make([]byte, 64),
+			Enabled: enabled, Hops: hops, LastSeen: seen}); err != nil {
+			t.Fatal(err)
+		}
+		n.app.prop.chooseAuto(ctx)
+	}
+	chosen := func() (string, bool) {
+		info, err := n.app.Propagation(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Node, info.Auto
+	}
+	far, near, nearOld, off := strings.Repeat("a", 32), strings.Repeat("b", 32), strings.Repeat("c", 32), strings.Repeat("d", 32)
+	put(far, 3, true, now)
+	if got, auto := chosen(); got != far || !auto {
+		t.Fatalf("one node: %q auto %v", got, auto)
+	}
+	put(nearOld, 1, true, now.Add(-time.Hour))
+	put(near, 1, true, now)
+	put(off, 0, false, now) // propagation off: never chosen
+	if got, _ := chosen(); got != near {
+		t.Fatalf("chosen %q, want the nearest most recently heard %q", got, near)
+	}
+	if err := n.app.SetPropagationNode(ctx, far); err != nil {
+		t.Fatal(err)
+	}
+	put(strings.Repeat("e", 32), 0, true, now)
+	if got, auto := chosen(); got != far || auto {
+		t.Fatalf("pinned: %q auto %v, want %q pinned", got, auto, far)
+	}
+	if err := n.app.SetPropagationNode(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, auto := chosen(); got != strings.Repeat("e", 32) || !auto {
+		t.Fatalf("cleared: %q auto %v, want the nearest chosen automatically", got, auto)
 	}
 }

@@ -48,6 +48,8 @@ type Config struct {
 	DisplayName    string         // name announced with the LXMF delivery destination; empty: "Reticle" + address prefix
 	// AnnounceInterval re-announces the delivery destination (and a hosted propagation node); 0 is off.
 	AnnounceInterval time.Duration
+	// SyncInterval is how often the node syncs with its propagation node; 0 is off (sync when asked).
+	SyncInterval time.Duration
 	// SnapshotInterval is how often the node snapshots its data into snapshots/; 0 is off.
 	SnapshotInterval time.Duration
 	// SnapshotKeep is how many scheduled snapshots are kept.
@@ -95,6 +97,7 @@ func DefaultFor(dev bool) Config {
 		LogFormat:        "text",
 		Verify:           verify,
 		AnnounceInterval: 6 * time.Hour,
+		SyncInterval:     time.Hour,
 		SnapshotInterval: 12 * time.Hour,
 		SnapshotKeep:     5,
 
@@ -204,6 +207,15 @@ func LoadFor(dev bool, args []string, getenv func(string) string, stderr io.Writ
 		annDefault = d
 	}
 	fs.DurationVar(&c.AnnounceInterval, "announce-interval", annDefault, "re-announce interval with random jitter, 0 = off (RETICLE_ANNOUNCE_INTERVAL)")
+	syncDefault := c.SyncInterval
+	if v := getenv("RETICLE_SYNC_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return c, fmt.Errorf("%w: RETICLE_SYNC_INTERVAL=%q is not a duration like 1h", ErrInvalid, v)
+		}
+		syncDefault = d
+	}
+	fs.DurationVar(&c.SyncInterval, "sync-interval", syncDefault, "sync with the propagation node this often, with random jitter, 0 = only when asked (RETICLE_SYNC_INTERVAL)")
 	snapDefault := c.SnapshotInterval
 	if v := getenv("RETICLE_SNAPSHOT_INTERVAL"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -300,6 +312,9 @@ func (c Config) Validate() error {
 	}
 	if c.AnnounceInterval != 0 && (c.AnnounceInterval < time.Minute || c.AnnounceInterval > 7*24*time.Hour) {
 		return fmt.Errorf("%w: --announce-interval %s must be 0 (off) or between 1m and 168h", ErrInvalid, c.AnnounceInterval)
+	}
+	if c.SyncInterval != 0 && (c.SyncInterval < time.Minute || c.SyncInterval > 7*24*time.Hour) {
+		return fmt.Errorf("%w: --sync-interval %s must be 0 (off) or between 1m and 168h", ErrInvalid, c.SyncInterval)
 	}
 	if c.SnapshotInterval != 0 && (c.SnapshotInterval < time.Minute || c.SnapshotInterval > 90*24*time.Hour) {
 		return fmt.Errorf("%w: --snapshot-interval %s must be 0 (off) or between 1m and 2160h", ErrInvalid, c.SnapshotInterval)

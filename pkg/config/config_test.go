@@ -90,6 +90,8 @@ func TestInvalidConfigNamesTheValue(t *testing.T) {
 		{"long display name", []string{"--display-name", strings.Repeat("n", 129)}, nil, "--display-name"},
 		{"short announce interval", []string{"--announce-interval", "10s"}, nil, "--announce-interval"},
 		{"bad announce interval env", nil, map[string]string{"RETICLE_ANNOUNCE_INTERVAL": "often"}, "RETICLE_ANNOUNCE_INTERVAL"},
+		{"bad sync interval env", nil, map[string]string{"RETICLE_SYNC_INTERVAL": "often"}, "RETICLE_SYNC_INTERVAL"},
+		{"sync interval too short", []string{"--sync-interval", "10s"}, nil, "--sync-interval"},
 		{"long display name", nil, map[string]string{"RETICLE_DISPLAY_NAME": strings.Repeat("x", 129)}, "--display-name"},
 	}
 	for _, tc := range cases {

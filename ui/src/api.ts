@@ -132,6 +132,8 @@ export interface SyncStatus {
 /** Propagation state: the chosen node, the known nodes, the sync, and the node hosted here (if any). */
 export interface Propagation {
   node: string
+  /** The node was chosen automatically (nearest, then most recently heard), not pinned. */
+  auto: boolean
   known_nodes: PropagationNode[] | null
   sync: SyncStatus
   server?: {
