@@ -115,14 +115,18 @@ func read(ctx context.Context, m api.Module, fn string, ptr, n uint32, maxN int)
 	return append([]byte(nil), b...), StatusOK
 }
 
-// write copies b into guest memory at ptr with room for capN bytes.
+// write copies b into guest memory at ptr, into a buffer of capN bytes that must lie wholly inside it.
 func write(ctx context.Context, m api.Module, fn string, ptr, capN uint32, b []byte) int32 {
 	cs := stateOf(ctx)
+	mem := m.Memory()
+	if mem == nil || uint64(ptr)+uint64(capN) > uint64(mem.Size()) {
+		cs.violate("%s: buffer at %d of %d bytes outside guest memory", fn, ptr, capN)
+		return StatusFault
+	}
 	if int64(len(b)) > int64(capN) {
 		return StatusTooLarge
 	}
-	mem := m.Memory()
-	if mem == nil || !mem.Write(ptr, b) {
+	if !mem.Write(ptr, b) {
 		cs.violate("%s: pointer %d length %d outside guest memory", fn, ptr, len(b))
 		return StatusFault
 	}
