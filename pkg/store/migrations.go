@@ -11,5 +11,7 @@ func migrations() []migration {
 		m0005Propagation(),
 		m0006AtRestRecord(),
 		m0007Conversations(),
+		m0008Reserved(),
+		m0009Plugins(),
 	}
 }
