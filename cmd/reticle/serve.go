@@ -16,6 +16,7 @@ import (
 	"github.com/reticle-mesh/reticle/pkg/config"
 	"github.com/reticle-mesh/reticle/pkg/integrity"
 	"github.com/reticle-mesh/reticle/pkg/lxmf/router"
+	"github.com/reticle-mesh/reticle/pkg/plugins"
 	"github.com/reticle-mesh/reticle/pkg/rns"
 	"github.com/reticle-mesh/reticle/pkg/rns/iface"
 	"github.com/reticle-mesh/reticle/pkg/rns/link"
@@ -189,6 +190,14 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 		return nil, err
 	}
 
+	pluginMgr, err := plugins.New(plugins.Options{Logger: log.With("component", "plugins")}, pluginRecords{st}, pluginHost{msg})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	bridge := &pluginBridge{mg: pluginMgr, events: msg.Events()}
+	a.lc.add(component{name: "plugins", start: bridge.Start, stop: bridge.Close})
+
 	system := func() web.SystemInfo {
 		bi := buildinfo.Get()
 		ar := at.Report()
@@ -196,7 +205,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 			Version: bi.Version, Commit: bi.Commit, Date: bi.Date,
 			Integrity: web.Status{Status: string(rep.Status), Message: rep.Message},
 			AtRest:    web.Status{Status: string(ar.Status), Message: ar.Message},
-			Features:  map[string]bool{"messaging": true, "propagation": true},
+			Features:  map[string]bool{"messaging": true, "propagation": true, "plugins": true},
 		}
 	}
 	srv, err := web.New(web.Options{
@@ -204,7 +213,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         log.With("component", "web"),
 	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc, Messaging: msg, Storage: msg, Network: network,
-		Events: msg.Events()})
+		Events: msg.Events(), Plugins: pluginMgr})
 	if err != nil {
 		_ = st.Close()
 		return nil, err

@@ -495,6 +495,7 @@ type Message struct {
 	Title       string `json:"title"`
 	Content     string `json:"content"`
 	Timestamp   int64  `json:"timestamp"` // unix seconds
+	Verified    bool   `json:"verified"`  // the sender's signature was checked against its identity
 }
 
 // maxInput caps what on_message and serve_page get as input.

@@ -24,6 +24,7 @@ func (s *Server) apiRoutes() []route {
 	rs = append(rs, s.propagationRoutes()...)
 	rs = append(rs, s.networkRoutes()...)
 	rs = append(rs, s.liveRoutes()...)
+	rs = append(rs, s.pluginRoutes()...)
 	return append(rs, s.authRoutes()...)
 }
 

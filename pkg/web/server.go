@@ -60,6 +60,7 @@ type Deps struct {
 	Storage   StorageReporter   // nil: GET /api/v1/storage answers 503, /readyz omits storage
 	Network   Network           // nil: the interface and path routes answer 503
 	Events    Events            // nil: /api/v1/ws answers 503
+	Plugins   Plugins           // nil: the plugin routes answer 503
 }
 
 // Server is the configured Echo instance and its http.Server.
