@@ -45,7 +45,7 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(*out, []byte(base64.StdEncoding.EncodeToString(priv.Seed())+"\n"), 0o600); err != nil {
+		if err := os.WriteFile(*out, []byte(base64.StdEncoding.EncodeToString(priv.Seed())+"\n"), 0o600); err != nil { //nolint:gosec // a path the user gave
 			return err
 		}
 		fmt.Printf("public key: %s\nkey id: %s\n", base64.StdEncoding.EncodeToString(pub), plugins.KeyID(pub))
@@ -100,5 +100,5 @@ func sign(keyFile, manifestFile, wasmFile, out string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(out, pkg, 0o600)
+	return os.WriteFile(out, pkg, 0o600) //nolint:gosec // a path the user gave
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/reticle-mesh/reticle/pkg/app"
@@ -158,7 +157,6 @@ func (h pluginHost) SendMessage(ctx context.Context, _, destination, content str
 type pluginBridge struct {
 	mg     *plugins.Manager
 	events *app.Broker
-	log    *slog.Logger
 	stop   func()
 	done   chan struct{}
 }

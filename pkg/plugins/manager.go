@@ -112,7 +112,7 @@ func (mg *Manager) Start(ctx context.Context) error {
 			mg.audit(ctx, r.ID, EventRefused, "not loaded at start: "+err.Error())
 		}
 	}
-	go mg.deliverLoop()
+	go mg.deliverLoop() //nolint:gosec // delivery outlives Start's context; Close ends it
 	return nil
 }
 

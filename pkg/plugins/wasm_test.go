@@ -58,11 +58,11 @@ func section(id byte, items ...[]byte) []byte {
 
 func functype(params, results int) []byte {
 	b := []byte{0x60}
-	b = append(b, uleb(uint64(params))...)
+	b = append(b, uleb(uint64(params))...) //nolint:gosec // small test values
 	for range params {
 		b = append(b, 0x7f)
 	}
-	b = append(b, uleb(uint64(results))...)
+	b = append(b, uleb(uint64(results))...) //nolint:gosec // small test values
 	for range results {
 		b = append(b, 0x7f)
 	}
@@ -71,7 +71,7 @@ func functype(params, results int) []byte {
 
 // Instructions.
 func i32c(v int64) []byte { return append([]byte{0x41}, sleb(v)...) }
-func call(idx int) []byte { return append([]byte{0x10}, uleb(uint64(idx))...) }
+func call(idx int) []byte { return append([]byte{0x10}, uleb(uint64(idx))...) } //nolint:gosec // small test values
 
 var (
 	opDrop  = []byte{0x1a}
