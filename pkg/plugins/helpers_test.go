@@ -204,7 +204,7 @@ func (h *fakeHost) count() int {
 var sharedCache = wazero.NewCompilationCache()
 
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	mg   *Manager
 	rec  *memRecords
 	host *fakeHost
@@ -212,7 +212,7 @@ type fixture struct {
 	priv ed25519.PrivateKey
 }
 
-func newFixture(t *testing.T, opts Options) *fixture {
+func newFixture(t testing.TB, opts Options) *fixture {
 	t.Helper()
 	base := runtime.NumGoroutine()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -244,7 +244,7 @@ func newFixture(t *testing.T, opts Options) *fixture {
 
 // waitGoroutines fails if the goroutine count does not come back to base (bounded wait: wazero's
 // close-on-done watchers end asynchronously).
-func waitGoroutines(t *testing.T, base int) {
+func waitGoroutines(t testing.TB, base int) {
 	t.Helper()
 	for range 200 {
 		if runtime.NumGoroutine() <= base {
@@ -255,7 +255,7 @@ func waitGoroutines(t *testing.T, base int) {
 	t.Errorf("goroutines: %d, baseline %d", runtime.NumGoroutine(), base)
 }
 
-func manifestJSON(t *testing.T, m Manifest) []byte {
+func manifestJSON(t testing.TB, m Manifest) []byte {
 	t.Helper()
 	b, err := json.Marshal(m)
 	if err != nil {
