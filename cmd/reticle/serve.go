@@ -19,6 +19,7 @@ import (
 	"github.com/reticle-mesh/reticle/pkg/integrity"
 	"github.com/reticle-mesh/reticle/pkg/logring"
 	"github.com/reticle-mesh/reticle/pkg/lxmf/router"
+	"github.com/reticle-mesh/reticle/pkg/plugins"
 	"github.com/reticle-mesh/reticle/pkg/rns"
 	"github.com/reticle-mesh/reticle/pkg/rns/iface"
 	"github.com/reticle-mesh/reticle/pkg/rns/link"
@@ -236,6 +237,13 @@ func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*app
 		return nil, err
 	}
 	a.lc.add(component{name: "snapshots", start: snaps.Start, stop: snaps.Close})
+	pluginMgr, err := plugins.New(plugins.Options{Logger: log.With("component", "plugins")}, pluginRecords{st}, pluginHost{msg})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	bridge := &pluginBridge{mg: pluginMgr, events: msg.Events()}
+	a.lc.add(component{name: "plugins", start: bridge.Start, stop: bridge.Close})
 
 	system := func() web.SystemInfo {
 		bi := buildinfo.Get()
@@ -244,7 +252,7 @@ func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*app
 			Version: bi.Version, Commit: bi.Commit, Date: bi.Date,
 			Integrity: web.Status{Status: string(rep.Status), Message: rep.Message},
 			AtRest:    web.Status{Status: string(ar.Status), Message: ar.Message},
-			Features:  map[string]bool{"messaging": true, "propagation": true},
+			Features:  map[string]bool{"messaging": true, "propagation": true, "plugins": true},
 		}
 	}
 	srv, err := web.New(web.Options{
@@ -252,7 +260,7 @@ func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*app
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         log.With("component", "web"),
 	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc, Messaging: msg, Storage: msg, Network: network,
-		Events: msg.Events(), Logs: logRing(log), Backups: backupsAPI{snaps}})
+		Events: msg.Events(), Logs: logRing(log), Backups: backupsAPI{snaps}, Plugins: pluginMgr})
 	if err != nil {
 		_ = st.Close()
 		return nil, err

@@ -26,6 +26,7 @@ func (s *Server) apiRoutes() []route {
 	rs = append(rs, s.liveRoutes()...)
 	rs = append(rs, s.debugRoutes()...)
 	rs = append(rs, s.backupRoutes()...)
+	rs = append(rs, s.pluginRoutes()...)
 	return append(rs, s.authRoutes()...)
 }
 

@@ -185,6 +185,11 @@ export function setCSRFToken(token: string): void {
   csrfToken = token
 }
 
+/** csrf returns the current CSRF token (for calls that are not JSON, e.g. a package upload). */
+export function csrf(): string {
+  return csrfToken
+}
+
 /** onUnauthorized sets what happens when a call that needs a session gets 401. */
 export function onUnauthorized(handler: () => void): void {
   unauthorizedHandler = handler

@@ -7,6 +7,7 @@ import SecurityView from './views/SecurityView.vue'
 import DebugView from './views/DebugView.vue'
 import InterfacesView from './views/InterfacesView.vue'
 import AboutView from './views/AboutView.vue'
+import PluginsView from './views/PluginsView.vue'
 import NotFoundView from './views/NotFoundView.vue'
 
 declare module 'vue-router' {
@@ -21,6 +22,7 @@ export const router = createRouter({
     { path: '/', redirect: '/messages' },
     { path: '/messages', component: MessagesView, meta: { title: 'Messages' } },
     { path: '/interfaces', component: InterfacesView, meta: { title: 'Interfaces' } },
+    { path: '/plugins', component: PluginsView, meta: { title: 'Plugins' } },
     { path: '/security', component: SecurityView, meta: { title: 'Security' } },
     { path: '/debug', component: DebugView, meta: { title: 'Debug' } },
     { path: '/about', component: AboutView, meta: { title: 'About' } },

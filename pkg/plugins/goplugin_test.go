@@ -1,0 +1,108 @@
+package plugins
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// hostileCaps is what the Go hostile plugin asks for and gets.
+var hostileCaps = []Capability{CapMessagesRead, CapMessagesSend, CapLog, CapKV}
+
+func hostile(t *testing.T, opts Options) (*fixture, *plugin) {
+	t.Helper()
+	wasm := buildGo(t, "testdata/hostile")
+	f := newFixture(t, opts)
+	if err := f.installEnabled(f.manifest("hostile", "1.0.0", hostileCaps...), wasm, hostileCaps...); err != nil {
+		t.Fatalf("enable: %v", err)
+	}
+	return f, f.mg.loaded["hostile"]
+}
+
+func say(t *testing.T, f *fixture, content string) error {
+	t.Helper()
+	m := testMsg
+	m.Content = content
+	return f.mg.DeliverNow(context.Background(), m)
+}
+
+func TestGoPluginPanicReplacesInstance(t *testing.T) {
+	f, p := hostile(t, Options{})
+	if err := say(t, f, "ok"); err != nil {
+		t.Fatal(err)
+	}
+	if err := say(t, f, "panic"); !errors.Is(err, ErrCallFailed) || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("panic: %v", err)
+	}
+	if err := say(t, f, "echo"); err != nil {
+		t.Fatalf("after the panic: %v", err)
+	}
+	st, logs := p.snapshot()
+	if st.Instances != 2 || st.Calls != 3 || st.Failures != 1 || st.ConsecFailures != 0 {
+		t.Fatalf("stats: %+v", st)
+	}
+	if len(logs) != 1 || logs[0].Message != "fine" {
+		t.Fatalf("logs: %+v", logs)
+	}
+	if f.host.count() != 1 || f.host.sends[0] != testMsg.Source+":echo: hi" {
+		t.Fatalf("sends: %v", f.host.sends)
+	}
+}
+
+func TestGoPluginSendFloodRateLimited(t *testing.T) {
+	f, p := hostile(t, Options{SendsPerMinute: 5})
+	out, err := p.call(context.Background(), EntryOnMessage, mustJSON(t, "flood"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != "5 95" || f.host.count() != 5 {
+		t.Fatalf("flood: %q, %d sent", out, f.host.count())
+	}
+	if f.rec.events("hostile", EventDenied) != 95 {
+		t.Errorf("denials audited: %d", f.rec.events("hostile", EventDenied))
+	}
+}
+
+func TestGoPluginKVQuota(t *testing.T) {
+	f, p := hostile(t, Options{KVQuotaBytes: 10_000})
+	out, err := p.call(context.Background(), EntryOnMessage, mustJSON(t, "kv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each entry is 1000 bytes plus a 2-3 byte key: nine fit in 10,000, the tenth is refused.
+	if string(out) != "9 -4" || len(f.rec.kv["hostile"]) != 9 {
+		t.Fatalf("kv: %q, %d stored", out, len(f.rec.kv["hostile"]))
+	}
+}
+
+func TestGoPluginLoopAllocAndBigOutputContained(t *testing.T) {
+	f, p := hostile(t, Options{CallTimeout: 3 * time.Second, MaxOutputBytes: 1000, MaxMemoryPages: 512})
+	for _, c := range []struct {
+		content string
+		want    error
+	}{{"loop", ErrTimeout}, {"alloc", ErrCallFailed}, {"big", ErrCallFailed}} {
+		if err := say(t, f, c.content); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.content, err, c.want)
+		}
+	}
+	if err := say(t, f, "ok"); err != nil {
+		t.Fatalf("after the attacks: %v", err)
+	}
+	if st, _ := p.snapshot(); st.Instances < 4 {
+		t.Errorf("failed instances were reused: %+v", st)
+	}
+}
+
+func mustJSON(t *testing.T, content string) []byte {
+	t.Helper()
+	m := testMsg
+	m.Content = content
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
