@@ -47,6 +47,9 @@ type hub struct {
 	closed  bool
 	active  atomic.Int64
 	dropped atomic.Uint64 // clients dropped because they did not keep up
+	// shutdownCloses counts sockets ended by a server shutdown whose close handshake completed (the
+	// client answered the 1001 close frame).
+	shutdownCloses atomic.Uint64
 }
 
 func newHub() *hub {
@@ -133,7 +136,9 @@ func (s *Server) getLive(c echo.Context) error {
 	stopAfter := context.AfterFunc(readCtx, cancel)
 	defer stopAfter()
 	status, reason := s.serveLive(ctx, c, conn, events)
-	_ = conn.Close(status, reason)
+	if err := conn.Close(status, reason); err == nil && status == websocket.StatusGoingAway {
+		s.live.shutdownCloses.Add(1)
+	}
 	return nil
 }
 
