@@ -8,6 +8,7 @@ import DebugView from './views/DebugView.vue'
 import InterfacesView from './views/InterfacesView.vue'
 import AboutView from './views/AboutView.vue'
 import PluginsView from './views/PluginsView.vue'
+import BackupsView from './views/BackupsView.vue'
 import NotFoundView from './views/NotFoundView.vue'
 
 declare module 'vue-router' {
@@ -23,6 +24,7 @@ export const router = createRouter({
     { path: '/messages', component: MessagesView, meta: { title: 'Messages' } },
     { path: '/interfaces', component: InterfacesView, meta: { title: 'Interfaces' } },
     { path: '/plugins', component: PluginsView, meta: { title: 'Plugins' } },
+    { path: '/backups', component: BackupsView, meta: { title: 'Backups' } },
     { path: '/security', component: SecurityView, meta: { title: 'Security' } },
     { path: '/debug', component: DebugView, meta: { title: 'Debug' } },
     { path: '/about', component: AboutView, meta: { title: 'About' } },

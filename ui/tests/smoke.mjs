@@ -334,6 +334,13 @@ async function run() {
     } else {
       process.stdout.write('smoke: the server reports no messaging; messaging checks skipped\n')
     }
+    step = 'backups'
+    await goto(page, '/backups')
+    await page.getByTestId('snapshot-create').click()
+    await page.getByTestId('snapshot-list').getByTestId('snapshot-row').first().waitFor()
+    await shot(page, '7-backups')
+    await checkViolations(page)
+
     step = 'debug logs'
     await goto(page, '/debug')
     await page.getByTestId('log-list').waitFor()
