@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -25,7 +24,8 @@ func TestDebugLogs(t *testing.T) {
 	}
 	ring := logring.New(10)
 	e.srv.deps.Logs = ring
-	log := slog.New(logring.NewHandler(ring, slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	var out strings.Builder // the process log the ring passes records on to (slog.DiscardHandler would keep nothing)
+	log := slog.New(logring.NewHandler(ring, slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	log.Debug("noise")
 	log.Warn("interface down", "interface", "tcp-client/127.0.0.1:1", "passphrase", "s3cret")
 	code, body := get("/api/v1/debug/logs?level=warn")
