@@ -140,6 +140,7 @@ func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error
 	a.budget = newBudget(opts.Budget, opts.DataDir, st, opts.Logger.With("component", "budget"), opts.Clock)
 	ro := opts.Router
 	ro.AdmitResource = a.budget.admitResource
+	ro.Progress = newProgress(a.events).report
 	ro.Identity, ro.DisplayName, ro.StampCost = id, opts.DisplayName, opts.StampCost
 	ro.Clock, ro.Logger = opts.Clock, opts.Logger.With("component", "lxmf")
 	if opts.Links != nil {
