@@ -18,6 +18,8 @@ export interface LiveEvent {
   state?: string
   message?: Message
   peer_info?: Peer
+  bytes_done?: number
+  bytes_total?: number
 }
 
 /** Kind of the first frame on every connection. */
