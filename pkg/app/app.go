@@ -88,6 +88,7 @@ type App struct {
 	// ifEvents reports interfaces coming up (nil in tests without a node).
 	ifEvents InterfaceEvents
 	ann      *announcer
+	blocked  blocklist
 
 	mu      sync.Mutex
 	started bool
@@ -175,6 +176,9 @@ func (a *App) Start(ctx context.Context) error {
 		return router.ErrStarted
 	}
 	if err := a.migrateAttachments(ctx); err != nil {
+		return fmt.Errorf("start app: %w", err)
+	}
+	if err := a.blocked.load(ctx, a.st); err != nil {
 		return fmt.Errorf("start app: %w", err)
 	}
 	if err := a.budget.start(ctx); err != nil {

@@ -11,5 +11,6 @@ func migrations() []migration {
 		m0005Propagation(),
 		m0006AtRestRecord(),
 		m0007Conversations(),
+		m0010Blocks(),
 	}
 }

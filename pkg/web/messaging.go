@@ -40,6 +40,7 @@ func (s *Server) messagingRoutes() []route {
 	rs = append(rs, s.peerRoutes()...)
 	rs = append(rs, s.conversationRoutes()...)
 	rs = append(rs, s.messageRoutes()...)
+	rs = append(rs, s.blockRoutes()...)
 	return append(rs, s.attachmentRoutes()...)
 }
 
