@@ -331,6 +331,11 @@ export const api = {
   sendMessage: (req: SendRequest) => request<Message>('POST', '/messages', { body: req }),
   retryMessage: (id: string) => request<Message>('POST', `/messages/${seg(id)}/retry`),
   cancelMessage: (id: string) => request<Message>('POST', `/messages/${seg(id)}/cancel`),
+  block: (address: string, deleteConversation: boolean) =>
+    request<{ identity_hash: string; address: string }>('POST', '/blocks', {
+      body: { address, delete_conversation: deleteConversation },
+    }),
+  unblock: (id: string) => request<void>('DELETE', `/blocks/${seg(id)}`),
   markRead: (peer: string) => request<void>('POST', `/conversations/${seg(peer)}/read`),
 
   propagation: () => request<Propagation>('GET', '/propagation'),
