@@ -57,7 +57,7 @@ func BenchmarkMessengerPages(b *testing.B) {
 			dir = store.DirectionOut
 		}
 		row := &store.Message{MessageID: fmt.Sprintf("%x", id), Direction: dir, Peer: addr(i % convs),
-			Content: []byte(fmt.Sprintf("message %d about topic %d with some words to search", i, i%97)),
+			Content:   []byte(fmt.Sprintf("message %d about topic %d with some words to search", i, i%97)),
 			Timestamp: float64(1_700_000_000 + i), State: store.StateReceived, CreatedAt: start.Add(time.Duration(i) * time.Millisecond), FieldsState: 1}
 		if dir == store.DirectionOut {
 			row.State = store.StateDelivered
