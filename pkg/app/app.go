@@ -85,6 +85,7 @@ type App struct {
 	// ifEvents reports interfaces coming up (nil in tests without a node).
 	ifEvents InterfaceEvents
 	ann      *announcer
+	blocked  blocklist
 
 	mu      sync.Mutex
 	started bool
@@ -137,6 +138,7 @@ func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error
 	a.budget = newBudget(opts.Budget, opts.DataDir, st, opts.Logger.With("component", "budget"), opts.Clock)
 	ro := opts.Router
 	ro.AdmitResource = a.budget.admitResource
+	ro.Progress = newProgress(a.events).report
 	ro.Identity, ro.DisplayName, ro.StampCost = id, opts.DisplayName, opts.StampCost
 	ro.Clock, ro.Logger = opts.Clock, opts.Logger.With("component", "lxmf")
 	if opts.Links != nil {
@@ -171,6 +173,9 @@ func (a *App) Start(ctx context.Context) error {
 		return router.ErrStarted
 	}
 	if err := a.migrateAttachments(ctx); err != nil {
+		return fmt.Errorf("start app: %w", err)
+	}
+	if err := a.blocked.load(ctx, a.st); err != nil {
 		return fmt.Errorf("start app: %w", err)
 	}
 	if err := a.budget.start(ctx); err != nil {

@@ -10,6 +10,8 @@ import (
 //     reaction arrives as a message with "reaction" set)
 //   - message.queued: the owner sent a message (message_id, peer, state "queued", message)
 //   - message.state: an outbound message changed state (message_id, state; peer when known)
+//   - message.progress: an outbound message sent as a resource moved (message_id, bytes_done,
+//     bytes_total of its packed form; at most one event per percent)
 //   - message.deleted: a message was deleted (message_id, peer)
 //   - conversation.read: a conversation was marked read (peer)
 //   - conversation.deleted: a conversation and its messages were deleted (peer)
@@ -21,6 +23,7 @@ const (
 	EventMessageQueued       = "message.queued"
 	EventMessageState        = "message.state"
 	EventMessageDeleted      = "message.deleted"
+	EventMessageProgress     = "message.progress"
 	EventConversationRead    = "conversation.read"
 	EventConversationDeleted = "conversation.deleted"
 	EventPeer                = "peer"
@@ -37,6 +40,9 @@ type Event struct {
 	PeerInfo  *PeerInfo `json:"peer_info,omitempty"`
 	Interface string    `json:"interface,omitempty"`
 	Sub       string    `json:"sub,omitempty"`
+	// BytesDone and BytesTotal are a message.progress event's bytes sent so far and in all.
+	BytesDone  int64 `json:"bytes_done,omitempty"`
+	BytesTotal int64 `json:"bytes_total,omitempty"`
 }
 
 // Broker fans events out to subscribers. Publishing never blocks: a

@@ -80,6 +80,10 @@ type sink struct{ a *App }
 var _ router.Sink = sink{}
 
 func (s sink) Deliver(ctx context.Context, in router.Inbound) error {
+	// A blocked sender's message is dropped here, before storage; the error keeps it unproven.
+	if in.Message != nil && s.a.blocked.blockedAddress(in.Message.Source.String()) {
+		return ErrBlocked
+	}
 	if err := s.a.budget.admitInbound(ctx, in); err != nil {
 		return err
 	}
@@ -117,6 +121,9 @@ func (s sink) Deliver(ctx context.Context, in router.Inbound) error {
 func (s sink) PeerAnnounced(ctx context.Context, p router.Peer) error {
 	if p.Identity == nil || lxmf.DeliveryHash(p.Identity) != p.Hash {
 		return fmt.Errorf("peer %s: identity does not match", p.Hash)
+	}
+	if s.a.blocked.blockedIdentity(p.Identity, p.Hash.String()) {
+		return nil // a blocked identity's announces are ignored
 	}
 	row := &store.Peer{
 		Hash: p.Hash.String(), PublicKey: p.Identity.PublicKey(), DisplayName: p.DisplayName,

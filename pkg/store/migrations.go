@@ -12,5 +12,6 @@ func migrations() []migration {
 		m0006AtRestRecord(),
 		m0007Conversations(),
 		m0008Plugins(),
+		m0009Blocks(),
 	}
 }

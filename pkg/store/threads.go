@@ -161,7 +161,7 @@ func (s *Store) Reactions(ctx context.Context, messageIDs []string, perMessage i
 	err := s.db.WithContext(ctx).Raw(`SELECT reaction_to, reaction, direction, peer FROM (
 		SELECT reaction_to, substr(reaction, 1, 64) AS reaction, direction, peer,
 			ROW_NUMBER() OVER (PARTITION BY reaction_to ORDER BY id) AS rn
-		FROM messages WHERE reaction_to IN ?) WHERE rn <= ?`, messageIDs, perMessage).Scan(&out).Error
+		FROM messages WHERE reaction_to != '' AND reaction_to IN ?) WHERE rn <= ?`, messageIDs, perMessage).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("reactions: %w", translate(err))
 	}

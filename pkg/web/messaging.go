@@ -41,6 +41,7 @@ func (s *Server) messagingRoutes() []route {
 	rs = append(rs, s.conversationRoutes()...)
 	rs = append(rs, s.messageRoutes()...)
 	rs = append(rs, s.exportRoutes()...)
+	rs = append(rs, s.blockRoutes()...)
 	return append(rs, s.attachmentRoutes()...)
 }
 

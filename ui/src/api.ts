@@ -73,6 +73,24 @@ export interface Peer {
 export type SendMethod = 'opportunistic' | 'direct' | 'propagated'
 export type MessageState = 'queued' | 'sending' | 'sent' | 'delivered' | 'failed' | 'received'
 
+/** One attachment of a message; url downloads it (add ?inline=1 for an allow-listed image). */
+export interface Attachment {
+  index: number
+  kind: 'file' | 'image' | 'audio' | string
+  name: string
+  size: number
+  mime: string
+  codec?: string
+  url: string
+}
+
+/** An LXMF field this app does not show, kept as it arrived. */
+export interface RawField {
+  key: string
+  type: string
+  size: number
+}
+
 /** A stored message, inbound or outbound. */
 export interface Message {
   id: string
@@ -80,6 +98,9 @@ export interface Message {
   peer: string
   title: string
   content: string
+  content_truncated?: boolean
+  content_size?: number
+  preview?: string
   /** The sender's LXMF timestamp. */
   timestamp: string
   state: MessageState | string
@@ -89,13 +110,34 @@ export interface Message {
   /** Inbound: the signature was checked against the sender's announced identity. */
   verified: boolean
   created_at: string
+  read?: boolean
+  renderer?: string
+  attachments?: Attachment[]
+  attachment_count?: number
+  reply_to?: string | null
+  reply_quote?: string
+  reaction?: { to: string; emoji: string }
+  reactions?: { emoji: string; from: string }[]
+  raw_fields?: RawField[]
+}
+
+/** One page of a thread, oldest first. */
+export interface MessagePage {
+  items: Message[]
+  has_more_before: boolean
+  has_more_after: boolean
 }
 
 export interface SendRequest {
   to: string
   content: string
   title?: string
-  method?: SendMethod
+  method?: SendMethod | 'automatic'
+  attachments?: { name: string; mime?: string; data: string }[]
+  image?: { mime: string; data: string }
+  reply_to?: string
+  reply_quote?: string
+  reaction?: { to: string; emoji: string }
 }
 
 /** A propagation node learned from an lxmf.propagation announce. */
@@ -287,7 +329,21 @@ export const api = {
   /** messages lists the newest page (at most 500) of messages exchanged with peer (all when absent), oldest first. */
   messages: async (peer?: string) =>
     (await request<Page<Message>>('GET', peer ? `/messages?limit=500&peer=${encodeURIComponent(peer)}` : '/messages?limit=500')).items,
+  /** thread is one page of a conversation: the newest, or the one before message id `before`. */
+  thread: (peer: string, before?: string, limit = 50) =>
+    request<MessagePage>(
+      'GET',
+      `/messages?limit=${limit}&peer=${encodeURIComponent(peer)}${before ? `&before=${encodeURIComponent(before)}` : ''}`,
+    ),
   sendMessage: (req: SendRequest) => request<Message>('POST', '/messages', { body: req }),
+  retryMessage: (id: string) => request<Message>('POST', `/messages/${seg(id)}/retry`),
+  cancelMessage: (id: string) => request<Message>('POST', `/messages/${seg(id)}/cancel`),
+  block: (address: string, deleteConversation: boolean) =>
+    request<{ identity_hash: string; address: string }>('POST', '/blocks', {
+      body: { address, delete_conversation: deleteConversation },
+    }),
+  unblock: (id: string) => request<void>('DELETE', `/blocks/${seg(id)}`),
+  markRead: (peer: string) => request<void>('POST', `/conversations/${seg(peer)}/read`),
 
   propagation: () => request<Propagation>('GET', '/propagation'),
   /** setPropagationNode chooses the node; '' clears the choice. */

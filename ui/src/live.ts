@@ -21,6 +21,8 @@ export interface LiveEvent {
   /** interface events: the configured interface and, for a sub-interface, its name. */
   interface?: string
   sub?: string
+  bytes_done?: number
+  bytes_total?: number
 }
 
 /** Kind of the first frame on every connection. */

@@ -195,13 +195,20 @@ func (r *Router) attemptDirect(ctx context.Context, m Outbound, now time.Time) {
 			go r.awaitPacket(rc)
 		}
 	} else {
-		_, err = l.SendResource(m.Packed, link.ResourceOptions{Concluded: func(res *link.Resource) {
+		opts := link.ResourceOptions{Concluded: func(res *link.Resource) {
 			st := receiptFailed
 			if res.Err() == nil {
 				st = receiptDelivered
 			}
 			r.pushConclusion(conclusion{id: msgID, attempts: attempts, status: st})
-		}})
+		}}
+		if cb := r.opts.Progress; cb != nil {
+			opts.Progress = func(res *link.Resource) {
+				total := res.Size()
+				cb(msgID, int64(res.Progress()*float64(total)), total)
+			}
+		}
+		_, err = l.SendResource(m.Packed, opts)
 	}
 	if err != nil {
 		r.mu.Lock()

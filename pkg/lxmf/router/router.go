@@ -91,6 +91,9 @@ type Options struct {
 	// sender fails this attempt and retries later. It runs with the link
 	// locked and must not block.
 	AdmitResource func(size int64) bool
+	// Progress, when set, runs as a direct message sent as a resource moves: done of total bytes of
+	// its packed form. It runs outside the link's lock and must not block.
+	Progress func(id wire.FullHash, done, total int64)
 }
 
 func (o *Options) defaults() {
