@@ -220,19 +220,22 @@ func TestBinarySignalShutdown(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(12 * time.Second):
-		t.Fatal("did not stop within the 10 s budget")
-	}
+	// Read stderr to its end before Wait: Wait closes the pipe, and lines still unread would be lost.
 	var all []string
-	for l := range lines {
-		all = append(all, l)
+	budget := time.After(12 * time.Second)
+	for open := true; open; {
+		select {
+		case l, ok := <-lines:
+			if ok {
+				all = append(all, l)
+			}
+			open = ok
+		case <-budget:
+			t.Fatal("did not stop within the 10 s budget")
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 	if !strings.Contains(strings.Join(all, "\n"), "stopped cleanly") {
 		t.Fatalf("log did not report a clean stop:\n%s", strings.Join(all, "\n"))
