@@ -352,6 +352,30 @@ export const api = {
   cancelSync: () => request<void>('DELETE', '/propagation/sync'),
 }
 
+/**
+ * uploadZip POSTs a file as a raw application/zip body (not multipart) with the CSRF header and
+ * returns the decoded JSON answer; failures throw ApiError like request does.
+ */
+export async function uploadZip<T>(path: string, file: File): Promise<T> {
+  let res: Response
+  try {
+    res = await fetch(BASE + path, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/zip', Accept: 'application/json', 'X-CSRF-Token': csrf() },
+      body: file,
+    })
+  } catch {
+    throw new ApiError(0, 'network', 'The server could not be reached.')
+  }
+  const body: unknown = await res.json().catch(() => null)
+  if (!res.ok) {
+    const err = (body as { error?: { code?: string; message?: string } } | null)?.error
+    throw new ApiError(res.status, err?.code ?? `http_${res.status}`, err?.message ?? res.statusText)
+  }
+  return body as T
+}
+
 /** errorText turns anything thrown into one line for the user. */
 export function errorText(err: unknown): string {
   if (err instanceof ApiError) return err.message

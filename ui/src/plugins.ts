@@ -1,5 +1,5 @@
 // Typed calls for /api/v1/plugins (api/openapi.yaml: Plugin, PluginAudit, PluginPublisher).
-import { ApiError, csrf, request } from './api'
+import { request, uploadZip } from './api'
 
 export type Capability = 'messages.read' | 'messages.send' | 'pages.serve' | 'log' | 'kv' | 'clock' | 'random'
 
@@ -61,25 +61,7 @@ export interface Publisher {
 
 const seg = (s: string): string => encodeURIComponent(s)
 
-async function install(file: File): Promise<Plugin> {
-  let res: Response
-  try {
-    res = await fetch('/api/v1/plugins', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/zip', Accept: 'application/json', 'X-CSRF-Token': csrf() },
-      body: file,
-    })
-  } catch {
-    throw new ApiError(0, 'network', 'The server could not be reached.')
-  }
-  const body: unknown = await res.json().catch(() => null)
-  if (!res.ok) {
-    const err = (body as { error?: { code?: string; message?: string } } | null)?.error
-    throw new ApiError(res.status, err?.code ?? `http_${res.status}`, err?.message ?? res.statusText)
-  }
-  return body as Plugin
-}
+const install = (file: File): Promise<Plugin> => uploadZip<Plugin>('/plugins', file)
 
 export const pluginsApi = {
   list: () => request<Plugin[]>('GET', '/plugins'),
