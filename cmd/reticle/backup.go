@@ -64,6 +64,9 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	fmt.Fprintf(stdout, "snapshot written: %s (%d messages, %d files, schema %d, %.1f MB, %s)\n",
 		*out, m.Messages, len(m.Files), m.SchemaVersion, float64(size)/1e6, time.Since(start).Round(time.Millisecond))
+	if n := len(m.MissingAttachments); n > 0 {
+		fmt.Fprintf(stderr, "warning: %d attachment files the messages refer to were missing from %s and are not in the archive\n", n, *dataDir)
+	}
 	return 0
 }
 

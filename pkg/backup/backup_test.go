@@ -191,3 +191,51 @@ func TestLockRefusesSecondHolder(t *testing.T) {
 	}
 	_ = l2.Release()
 }
+
+// TestSnapshotAttachmentsMatchDatabase checks that an archive holds exactly the attachment files its
+// database copy refers to: a stray file (written after the copy, or left over) is not taken, and a
+// referenced file that is gone from the disk is named in the manifest instead of silently missing.
+func TestSnapshotAttachmentsMatchDatabase(t *testing.T) {
+	ctx := context.Background()
+	s := seed(t, 9) // attachments on messages 0, 3 and 6
+	stray := "attachments/" + strings.Repeat("a", 64)
+	writeFile(t, s.dir, stray, []byte("no message refers to this"))
+	refs, err := s.st.AttachmentHashes(ctx)
+	if err != nil || len(refs) != 3 {
+		t.Fatalf("seeded attachment refs = %v, %v", refs, err)
+	}
+	var lost string
+	for h := range refs {
+		lost = h
+		break
+	}
+	if err := os.Remove(filepath.Join(s.dir, AttachmentDir, lost)); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "b.zip")
+	m, err := Create(ctx, s.st, s.dir, out, CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.MissingAttachments, []string{lost}) {
+		t.Fatalf("missing_attachments = %v, want [%s]", m.MissingAttachments, lost)
+	}
+	v, err := Verify(out, Limits{})
+	if err != nil || !slices.Equal(v.MissingAttachments, []string{lost}) {
+		t.Fatalf("verify: %v, missing %v", err, v.MissingAttachments)
+	}
+	var atts []string
+	for _, f := range m.Files {
+		if strings.HasPrefix(f.Name, AttachmentDir+"/") {
+			atts = append(atts, strings.TrimPrefix(f.Name, AttachmentDir+"/"))
+		}
+	}
+	for _, h := range atts {
+		if !refs[h] || h == lost {
+			t.Fatalf("archive holds attachment %s (stray or lost)", h)
+		}
+	}
+	if len(atts) != 2 {
+		t.Fatalf("archive holds %d attachments, want the 2 present and referenced", len(atts))
+	}
+}

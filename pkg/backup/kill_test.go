@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/store"
 )
 
 // TestKilledSnapshotLeavesNoValidPartial runs a snapshot in a child process, kills it with SIGKILL
@@ -65,10 +67,19 @@ func TestHelperSnapshotChild(t *testing.T) {
 		t.Skip("only runs as a child process")
 	}
 	s := seed(t, 5)
+	var atts []store.Attachment
 	for i := range 64 {
 		b := randBytes(t, 1<<20)
 		b[0] = byte(i)
-		writeFile(t, s.dir, "attachments/"+strings.Repeat("0", 62)+string("0123456789abcdef"[i/16])+string("0123456789abcdef"[i%16]), b)
+		h := strings.Repeat("0", 62) + string("0123456789abcdef"[i/16]) + string("0123456789abcdef"[i%16])
+		writeFile(t, s.dir, "attachments/"+h, b)
+		atts = append(atts, store.Attachment{Idx: i, Kind: store.KindFile, Name: "big.bin", Hash: h, Size: int64(len(b))})
+	}
+	// Snapshots hold only the attachments a message refers to.
+	m := &store.Message{MessageID: strings.Repeat("f", 64), Direction: store.DirectionIn, Peer: strings.Repeat("e", 32),
+		State: store.StateReceived, CreatedAt: time.Unix(1, 0), UpdatedAt: time.Unix(1, 0)}
+	if _, err := s.st.InsertMessage(context.Background(), m, atts...); err != nil {
+		t.Fatal(err)
 	}
 	for range 50 {
 		if _, err := Create(context.Background(), s.st, s.dir, filepath.Join(base, "out", "snap.zip"), CreateOptions{}); err != nil {

@@ -138,10 +138,14 @@ func (m *Manager) Create(ctx context.Context, reason string) (Info, error) {
 	if _, err := os.Lstat(filepath.Join(m.dir, name)); err == nil {
 		return Info{}, fmt.Errorf("snapshot: %s already exists", name)
 	}
-	if _, err := Create(ctx, m.st, m.opts.DataDir, filepath.Join(m.dir, name), CreateOptions{Reason: reason, Version: m.opts.Version, Now: m.opts.Now}); err != nil {
+	man, err := Create(ctx, m.st, m.opts.DataDir, filepath.Join(m.dir, name), CreateOptions{Reason: reason, Version: m.opts.Version, Now: m.opts.Now})
+	if err != nil {
 		return Info{}, err
 	}
 	m.log.Info("snapshot written", "name", name, "reason", reason)
+	if n := len(man.MissingAttachments); n > 0 {
+		m.log.Warn("snapshot written without attachment files missing from the data dir", "name", name, "missing", n)
+	}
 	if reason == "scheduled" {
 		m.rotate()
 	}

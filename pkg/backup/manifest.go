@@ -23,6 +23,9 @@ type Manifest struct {
 	Reason         string    `json:"reason"`
 	Messages       int64     `json:"messages"`
 	Files          []File    `json:"files"`
+	// MissingAttachments lists attachments the database refers to that were not in the data dir when
+	// the snapshot was taken (lost before it, not raced); their messages restore without the file.
+	MissingAttachments []string `json:"missing_attachments,omitempty"`
 }
 
 // File is one member of the archive besides the manifest.

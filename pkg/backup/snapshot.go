@@ -31,6 +31,22 @@ type CreateOptions struct {
 // The archive is written to a temp name beside out, fsynced, then renamed, so out either does not
 // exist or is complete. st may be a live store or one opened with store.Options.SkipMigrate.
 func Create(ctx context.Context, st *store.Store, dataDir, out string, opts CreateOptions) (Manifest, error) {
+	// An attachment a message in the copy needs can be deleted (its last message deleted) between the
+	// database copy and the file copy; such an archive would restore a message without its file, so
+	// the snapshot is taken again. A file that stays missing (lost from the disk, not raced) must not
+	// block every backup: the last attempt records it in the manifest's missing_attachments instead.
+	for attempt := 1; ; attempt++ {
+		m, err := create(ctx, st, dataDir, out, opts, attempt == 3)
+		if attempt == 3 || !errors.Is(err, errAttachmentGone) {
+			return m, err
+		}
+	}
+}
+
+// errAttachmentGone means an attachment the database copy refers to was deleted before it was copied.
+var errAttachmentGone = errors.New("an attachment was deleted while the snapshot was taken")
+
+func create(ctx context.Context, st *store.Store, dataDir, out string, opts CreateOptions, tolerant bool) (Manifest, error) {
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
@@ -58,6 +74,10 @@ func Create(ctx context.Context, st *store.Store, dataDir, out string, opts Crea
 	if err == nil {
 		m.Messages, err = cp.MessageCount(ctx)
 	}
+	var refs map[string]bool
+	if err == nil {
+		refs, err = cp.AttachmentHashes(ctx)
+	}
 	if cerr := cp.Close(); err == nil {
 		err = cerr
 	}
@@ -67,23 +87,30 @@ func Create(ctx context.Context, st *store.Store, dataDir, out string, opts Crea
 	for _, p := range []string{dbCopy + "-wal", dbCopy + "-shm"} {
 		_ = os.Remove(p)
 	}
-	members, err := collect(dataDir)
+	members, missing, err := collect(dataDir, refs)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("snapshot: %w", err)
 	}
-	if err := writeArchive(ctx, out, dbCopy, dataDir, members, &m); err != nil {
+	if len(missing) > 0 && !tolerant {
+		return Manifest{}, fmt.Errorf("snapshot: %w (%d referenced attachment files absent)", errAttachmentGone, len(missing))
+	}
+	m.MissingAttachments = missing
+	if err := writeArchive(ctx, out, dbCopy, dataDir, members, &m, tolerant); err != nil {
 		return Manifest{}, fmt.Errorf("snapshot: %w", err)
 	}
 	return m, nil
 }
 
 // collect lists the files of the data dir a snapshot holds besides the database, in a stable order.
-// Files that are not Reticle's own (temp files mid-write, anything not on the allow-list) are skipped.
-func collect(dataDir string) ([]string, error) {
-	var out []string
+// Files that are not Reticle's own (temp files mid-write, anything not on the allow-list) are skipped,
+// and so are attachments the database copy does not refer to (written after the copy, or strays):
+// the archive holds exactly the attachments its database needs, and each of them.
+// The attachments referred to but absent are returned as missing.
+func collect(dataDir string, refs map[string]bool) (out, missing []string, err error) {
+	found := map[string]bool{}
 	for _, dir := range []string{IdentitiesDir, AttachmentDir, RNSDir} {
 		base := filepath.Join(dataDir, dir)
-		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+		err = filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
 					return nil
@@ -104,19 +131,33 @@ func collect(dataDir string) ([]string, error) {
 			if !d.Type().IsRegular() || !allowedMember(name) {
 				return nil
 			}
+			if path.Dir(name) == AttachmentDir {
+				if !refs[path.Base(name)] {
+					return nil
+				}
+				found[path.Base(name)] = true
+			}
 			out = append(out, name)
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+	}
+	for h := range refs {
+		if !found[h] {
+			missing = append(missing, h)
 		}
 	}
 	sort.Strings(out)
-	return out, nil
+	sort.Strings(missing)
+	return out, missing, nil
 }
 
 // writeArchive writes the zip to a temp file beside out, then fsyncs and renames it.
-func writeArchive(ctx context.Context, out, dbCopy, dataDir string, members []string, m *Manifest) (err error) {
+// With tolerant set, an attachment deleted since it was listed is recorded as missing instead of
+// failing the snapshot.
+func writeArchive(ctx context.Context, out, dbCopy, dataDir string, members []string, m *Manifest, tolerant bool) (err error) {
 	dir := filepath.Dir(out)
 	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(out)+"-*")
 	if err != nil {
@@ -146,7 +187,14 @@ func writeArchive(ctx context.Context, out, dbCopy, dataDir string, members []st
 		}
 		err := addFile(zw, name, filepath.Join(dataDir, filepath.FromSlash(name)), method, m)
 		if errors.Is(err, fs.ErrNotExist) {
-			continue // deleted (an attachment no message needs) since it was listed
+			if path.Dir(name) != AttachmentDir {
+				continue // a state file replaced since it was listed
+			}
+			if !tolerant {
+				return fmt.Errorf("%s: %w", name, errAttachmentGone)
+			}
+			m.MissingAttachments = append(m.MissingAttachments, path.Base(name))
+			continue
 		}
 		if err != nil {
 			return err
