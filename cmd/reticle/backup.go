@@ -25,6 +25,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", config.Default().DataDir, "data directory to back up")
 	out := fs.String("out", "", "archive to write (required); it appears only once complete")
+	ppFile := fs.String("passphrase-file", "", "seal the archive with the passphrase on this file's first line (age format; for copies that leave the machine)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -32,8 +33,19 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	if *out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: reticle backup --out FILE [--data-dir DIR]")
+		fmt.Fprintln(stderr, "usage: reticle backup --out FILE [--data-dir DIR] [--passphrase-file FILE]")
 		return 2
+	}
+	passphrase := ""
+	if *ppFile != "" {
+		var err error
+		if passphrase, err = readNewPassword(*ppFile, nil, stderr); err == nil {
+			err = backup.CheckPassphrase(passphrase)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "reticle backup: --passphrase-file: %v\n", err)
+			return 2
+		}
 	}
 	dbPath := filepath.Join(*dataDir, backup.DatabaseFile)
 	if _, err := os.Stat(dbPath); err != nil {
@@ -52,8 +64,23 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "reticle backup: %v\n", err)
 		return 1
 	}
-	m, err := backup.Create(ctx, st, *dataDir, *out, backup.CreateOptions{Reason: "manual", Version: buildinfo.Get().Version})
+	plain := *out
+	if passphrase != "" {
+		// The plain archive is written inside the data dir, which already holds the keys, then sealed to --out.
+		work, err := os.MkdirTemp(*dataDir, ".seal-")
+		if err != nil {
+			_ = st.Close()
+			fmt.Fprintf(stderr, "reticle backup: %v\n", err)
+			return 1
+		}
+		defer func() { _ = os.RemoveAll(work) }()
+		plain = filepath.Join(work, "snapshot.zip")
+	}
+	m, err := backup.Create(ctx, st, *dataDir, plain, backup.CreateOptions{Reason: "manual", Version: buildinfo.Get().Version})
 	_ = st.Close()
+	if err == nil && passphrase != "" {
+		err = backup.SealFile(plain, *out, passphrase)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "reticle backup: %v\n", err)
 		return 1
@@ -62,8 +89,12 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if fi, err := os.Stat(*out); err == nil {
 		size = fi.Size()
 	}
-	fmt.Fprintf(stdout, "snapshot written: %s (%d messages, %d files, schema %d, %.1f MB, %s)\n",
-		*out, m.Messages, len(m.Files), m.SchemaVersion, float64(size)/1e6, time.Since(start).Round(time.Millisecond))
+	sealed := ""
+	if passphrase != "" {
+		sealed = "sealed, "
+	}
+	fmt.Fprintf(stdout, "snapshot written: %s (%s%d messages, %d files, schema %d, %.1f MB, %s)\n",
+		*out, sealed, m.Messages, len(m.Files), m.SchemaVersion, float64(size)/1e6, time.Since(start).Round(time.Millisecond))
 	if n := len(m.MissingAttachments); n > 0 {
 		fmt.Fprintf(stderr, "warning: %d attachment files the messages refer to were missing from %s and are not in the archive\n", n, *dataDir)
 	}
@@ -79,7 +110,8 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", config.Default().DataDir, "data directory to restore into")
 	verifyOnly := fs.Bool("verify-only", false, "only check the archive; change nothing")
-	usage := "usage: reticle restore FILE [--data-dir DIR] [--verify-only]"
+	ppFile := fs.String("passphrase-file", "", "open a sealed archive with the passphrase on this file's first line")
+	usage := "usage: reticle restore FILE [--data-dir DIR] [--verify-only] [--passphrase-file FILE]"
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -96,6 +128,13 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	fmt.Fprintf(stderr, "verifying %s ...\n", file)
+	plain, cleanup, err := openSealed(file, *dataDir, *ppFile, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "reticle restore: refused, nothing changed: %v\n", err)
+		return 1
+	}
+	defer cleanup()
+	file = plain
 	m, err := backup.Verify(file, backup.Limits{})
 	if err != nil {
 		fmt.Fprintf(stderr, "reticle restore: refused, nothing changed: %v\n", err)
@@ -131,6 +170,40 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	fmt.Fprintf(stdout, "restored %d messages and %d files into %s; start reticle to use them\n", m.Messages, len(m.Files), *dataDir)
 	return 0
+}
+
+// openSealed returns the plain archive to restore: file itself, or for a sealed archive a copy opened
+// with the passphrase from ppFile into a private temp dir (inside the data dir when it exists, which
+// already holds keys), removed by cleanup.
+func openSealed(file, dataDir, ppFile string, stderr io.Writer) (plain string, cleanup func(), err error) {
+	cleanup = func() {}
+	sealed, err := backup.IsSealedFile(file)
+	if err != nil || !sealed {
+		return file, cleanup, err
+	}
+	if ppFile == "" {
+		return "", cleanup, fmt.Errorf("%w (--passphrase-file FILE)", backup.ErrSealed)
+	}
+	passphrase, err := readNewPassword(ppFile, nil, stderr)
+	if err != nil {
+		return "", cleanup, fmt.Errorf("--passphrase-file: %w", err)
+	}
+	base := dataDir
+	if fi, err := os.Stat(dataDir); err != nil || !fi.IsDir() {
+		base = os.TempDir()
+	}
+	work, err := os.MkdirTemp(base, ".unseal-")
+	if err != nil {
+		return "", cleanup, err
+	}
+	cleanup = func() { _ = os.RemoveAll(work) }
+	plain, err = backup.UnsealFile(file, work, passphrase, backup.Limits{})
+	if err != nil {
+		cleanup()
+		return "", func() {}, err
+	}
+	fmt.Fprintln(stderr, "sealed archive opened with the passphrase")
+	return plain, cleanup, nil
 }
 
 // sealRestored records restored identity files and database as the accepted at-rest baseline: the

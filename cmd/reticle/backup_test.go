@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -192,5 +193,101 @@ func TestMoveThroughAPIWithCSRF(t *testing.T) {
 	r = b.do(t, "GET", "/api/v1/conversations", nil, "", false)
 	if body := readAll(t, r); r.StatusCode != 200 || !strings.Contains(string(body), fmt.Sprintf("%032x", 1)) {
 		t.Fatalf("conversations after restore: %d %s", r.StatusCode, body)
+	}
+}
+
+// TestSealedBackupsThroughAPIAndCLI: a snapshot leaves the machine sealed with a passphrase, through
+// the API (the passphrase in the JSON body) and through `reticle backup --passphrase-file`; a sealed
+// archive is refused without its passphrase and with a wrong one (nothing staged), and the right one
+// opens it for `reticle restore` and for the browser upload (multipart with a passphrase field).
+func TestSealedBackupsThroughAPIAndCLI(t *testing.T) {
+	ctx := context.Background()
+	dirA, dirB := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	a := startNode(t, dirA)
+	defer func() { _ = a.a.stop() }()
+	addMessages(t, dirA, 7)
+	r := a.do(t, "POST", "/api/v1/snapshots", nil, "", true)
+	var sn struct {
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(r.body, &sn) != nil || r.StatusCode != 201 {
+		t.Fatalf("create snapshot: %d %s", r.StatusCode, r.body)
+	}
+	const pass = "a long enough passphrase"
+	if r := a.do(t, "POST", "/api/v1/snapshots/"+sn.Name+"/sealed", strings.NewReader(`{"passphrase":"short"}`), "application/json", true); r.StatusCode != 400 || !strings.Contains(string(r.body), "invalid_passphrase") {
+		t.Fatalf("short passphrase: %d %s", r.StatusCode, r.body)
+	}
+	if r := a.do(t, "POST", "/api/v1/snapshots/"+sn.Name+"/sealed", strings.NewReader(`{"passphrase":"`+pass+`"}`), "application/json", false); r.StatusCode != 403 {
+		t.Fatalf("sealed download without CSRF: %d", r.StatusCode)
+	}
+	if r := a.do(t, "POST", "/api/v1/snapshots/..%2Freticle.db/sealed", strings.NewReader(`{"passphrase":"`+pass+`"}`), "application/json", true); r.StatusCode != 400 && r.StatusCode != 404 {
+		t.Fatalf("sealed download of a hostile name: %d", r.StatusCode)
+	}
+	r = a.do(t, "POST", "/api/v1/snapshots/"+sn.Name+"/sealed", strings.NewReader(`{"passphrase":"`+pass+`"}`), "application/json", true)
+	sealedAPI := r.body
+	if r.StatusCode != 200 || !bytes.HasPrefix(sealedAPI, []byte("age-encryption.org/v1\n")) ||
+		r.Header.Get("Content-Disposition") != `attachment; filename="`+sn.Name+`.age"` {
+		t.Fatalf("sealed download: %d %q %q", r.StatusCode, r.Header.Get("Content-Disposition"), sealedAPI[:min(len(sealedAPI), 30)])
+	}
+
+	// The CLI seals as well, and restore needs the passphrase to open the result.
+	tmp := t.TempDir()
+	ppFile, wrongFile := filepath.Join(tmp, "pass"), filepath.Join(tmp, "wrong")
+	if err := os.WriteFile(ppFile, []byte(pass+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wrongFile, []byte("not the right passphrase\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var so, se bytes.Buffer
+	out := filepath.Join(tmp, "cli.zip.age")
+	if code := runBackup(ctx, []string{"--data-dir", dirA, "--out", out, "--passphrase-file", ppFile}, &so, &se); code != 0 || !strings.Contains(so.String(), "sealed") {
+		t.Fatalf("sealed backup: %d %s %s", code, so.String(), se.String())
+	}
+	if left, _ := filepath.Glob(filepath.Join(dirA, ".seal-*")); len(left) > 0 {
+		t.Fatalf("plain temp archive left in the data dir: %v", left)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{out, "--verify-only"}, "sealed with a passphrase"},
+		{[]string{out, "--verify-only", "--passphrase-file", wrongFile}, "wrong passphrase"},
+	} {
+		se.Reset()
+		if code := runRestore(ctx, c.args, &so, &se); code == 0 || !strings.Contains(se.String(), c.want) {
+			t.Fatalf("restore %v: %d, stderr %q, want %q", c.args, code, se.String(), c.want)
+		}
+	}
+	so.Reset()
+	if code := runRestore(ctx, []string{out, "--verify-only", "--passphrase-file", ppFile}, &so, &se); code != 0 || !strings.Contains(so.String(), "verified") {
+		t.Fatalf("restore --verify-only with the passphrase: %d %s", code, se.String())
+	}
+
+	// The browser upload: multipart with the passphrase field before the archive.
+	b := startNode(t, dirB)
+	defer func() { _ = b.a.stop() }()
+	upload := func(passphrase string) result {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		if passphrase != "" {
+			_ = mw.WriteField("passphrase", passphrase)
+		}
+		fw, _ := mw.CreateFormFile("archive", "x.zip.age")
+		_, _ = fw.Write(sealedAPI)
+		_ = mw.Close()
+		return b.do(t, "POST", "/api/v1/restore", &body, mw.FormDataContentType(), true)
+	}
+	if r := upload(""); r.StatusCode != 422 || !strings.Contains(string(r.body), "passphrase_required") {
+		t.Fatalf("sealed upload without passphrase: %d %s", r.StatusCode, r.body)
+	}
+	if r := upload("not the right passphrase"); r.StatusCode != 422 || !strings.Contains(string(r.body), "wrong_passphrase") {
+		t.Fatalf("sealed upload with a wrong passphrase: %d %s", r.StatusCode, r.body)
+	}
+	if r := b.do(t, "GET", "/api/v1/snapshots", nil, "", false); strings.Contains(string(r.body), "pending_restore") {
+		t.Fatal("a refused sealed upload left a pending restore")
+	}
+	if r := upload(pass); r.StatusCode != 202 || !strings.Contains(string(r.body), `"messages":7`) {
+		t.Fatalf("sealed upload: %d %s", r.StatusCode, r.body)
 	}
 }

@@ -24,6 +24,12 @@ func webError(err error) error {
 		return errors.Join(web.ErrSnapshotNotFound, err)
 	case errors.Is(err, backup.ErrUnsafeName):
 		return errors.Join(web.ErrBadSnapshotName, err)
+	case errors.Is(err, backup.ErrWrongKey):
+		return errors.Join(web.ErrWrongPassphrase, err)
+	case errors.Is(err, backup.ErrSealed):
+		return errors.Join(web.ErrSealedArchive, err)
+	case errors.Is(err, backup.ErrBadPassphrase):
+		return errors.Join(web.ErrBadPassphrase, err)
 	case errors.Is(err, store.ErrSchemaTooNew):
 		return errors.Join(web.ErrArchiveTooNew, err)
 	case errors.Is(err, backup.ErrInvalid):
@@ -74,8 +80,13 @@ func (b backupsAPI) DeleteSnapshot(ctx context.Context, name string) error {
 	return webError(b.m.Delete(ctx, name))
 }
 
-func (b backupsAPI) StageRestore(ctx context.Context, r io.Reader) (web.PendingRestore, error) {
-	m, err := b.m.StageRestore(ctx, r)
+// SealSnapshot implements web.Backups.
+func (b backupsAPI) SealSnapshot(ctx context.Context, name, passphrase string, w io.Writer) error {
+	return webError(b.m.Seal(ctx, name, passphrase, w))
+}
+
+func (b backupsAPI) StageRestore(ctx context.Context, r io.Reader, passphrase string) (web.PendingRestore, error) {
+	m, err := b.m.StageRestore(ctx, r, passphrase)
 	if err != nil {
 		return web.PendingRestore{}, webError(err)
 	}

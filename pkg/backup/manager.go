@@ -210,9 +210,29 @@ func (m *Manager) Delete(_ context.Context, name string) error {
 	return err
 }
 
-// StageRestore reads an uploaded archive (at most Limits.MaxArchive bytes), verifies it completely and
-// stages it as the pending restore that the next start applies. The running node's data is untouched.
-func (m *Manager) StageRestore(ctx context.Context, r io.Reader) (Manifest, error) {
+// Seal writes snapshot name to w, sealed with passphrase (for a download that leaves the machine).
+func (m *Manager) Seal(_ context.Context, name, passphrase string, w io.Writer) error {
+	if err := CheckPassphrase(passphrase); err != nil {
+		return err
+	}
+	if err := CheckSnapshotName(name); err != nil {
+		return err
+	}
+	f, _, err := OpenInDir(m.dir, name)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: %s", ErrNotFound, name)
+	}
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	return Seal(w, f, passphrase)
+}
+
+// StageRestore reads an uploaded archive (at most Limits.MaxArchive bytes), opens it with passphrase
+// when it is sealed, verifies it completely and stages it as the pending restore that the next start
+// applies. The running node's data is untouched.
+func (m *Manager) StageRestore(ctx context.Context, r io.Reader, passphrase string) (Manifest, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	limits := m.opts.Limits.norm()
@@ -231,7 +251,16 @@ func (m *Manager) StageRestore(ctx context.Context, r io.Reader) (Manifest, erro
 	if n > limits.MaxArchive {
 		return Manifest{}, fmt.Errorf("%w: the upload is over %d bytes", ErrInvalid, limits.MaxArchive)
 	}
-	man, err := StagePending(ctx, f.Name(), m.opts.DataDir, limits)
+	plain := f.Name()
+	if sealed, err := IsSealedFile(plain); err != nil {
+		return Manifest{}, fmt.Errorf("restore upload: %w", err)
+	} else if sealed {
+		if plain, err = UnsealFile(f.Name(), m.opts.DataDir, passphrase, limits); err != nil {
+			return Manifest{}, err
+		}
+		defer func() { _ = os.Remove(plain) }()
+	}
+	man, err := StagePending(ctx, plain, m.opts.DataDir, limits)
 	if err != nil {
 		return Manifest{}, err
 	}

@@ -129,7 +129,7 @@ func TestManagerOpenDeleteAndStagedRestore(t *testing.T) {
 	}
 
 	// An upload that is not a snapshot is refused and stages nothing.
-	if _, err := m.StageRestore(ctx, strings.NewReader("PK not really")); !IsInvalid(err) {
+	if _, err := m.StageRestore(ctx, strings.NewReader("PK not really"), ""); !IsInvalid(err) {
 		t.Fatalf("garbage upload: %v", err)
 	}
 	if _, ok := m.Pending(); ok {
@@ -138,7 +138,7 @@ func TestManagerOpenDeleteAndStagedRestore(t *testing.T) {
 	// A real one is staged; the live data is untouched until ApplyPending at the next start.
 	want := tree(t, s.dir)
 	wantDB := digest(t, s.dir)
-	if _, err := m.StageRestore(ctx, bytes.NewReader(archive)); err != nil {
+	if _, err := m.StageRestore(ctx, bytes.NewReader(archive), ""); err != nil {
 		t.Fatal(err)
 	}
 	if man, ok := m.Pending(); !ok || man.Messages != 12 {

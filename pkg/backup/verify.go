@@ -78,6 +78,10 @@ func checkArchive(f *os.File, limits Limits) (*archive, error) {
 	if st.Size() > limits.MaxArchive {
 		return nil, fmt.Errorf("%w: archive is %d bytes, the limit is %d", ErrInvalid, st.Size(), limits.MaxArchive)
 	}
+	head := make([]byte, len(sealedMagic))
+	if n, _ := f.ReadAt(head, 0); bytes.Equal(head[:n], sealedMagic) {
+		return nil, ErrSealed
+	}
 	zr, err := zip.NewReader(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w (truncated or not a zip archive)", ErrInvalid, err)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -18,8 +20,12 @@ type Backups interface {
 	// OpenSnapshot resolves name inside the snapshots dir; a name that could leave it is ErrBadSnapshotName.
 	OpenSnapshot(ctx context.Context, name string) (io.ReadSeekCloser, Snapshot, error)
 	DeleteSnapshot(ctx context.Context, name string) error
-	// StageRestore verifies the uploaded archive completely and stages it; the next start applies it.
-	StageRestore(ctx context.Context, r io.Reader) (PendingRestore, error)
+	// StageRestore opens the uploaded archive with passphrase when it is sealed, verifies it completely
+	// and stages it; the next start applies it.
+	StageRestore(ctx context.Context, r io.Reader, passphrase string) (PendingRestore, error)
+	// SealSnapshot writes snapshot name to w encrypted with passphrase (ErrBadPassphrase when it is
+	// too short); nothing is written to w before the snapshot is found.
+	SealSnapshot(ctx context.Context, name, passphrase string, w io.Writer) error
 	CancelRestore(ctx context.Context) error
 	// MaxUpload bounds a restore upload in bytes.
 	MaxUpload() int64
@@ -31,6 +37,9 @@ var (
 	ErrBadSnapshotName  = errors.New("not a snapshot name")
 	ErrBadArchive       = errors.New("not a valid snapshot")
 	ErrArchiveTooNew    = errors.New("snapshot from a newer reticle")
+	ErrSealedArchive    = errors.New("snapshot is sealed with a passphrase")
+	ErrWrongPassphrase  = errors.New("wrong passphrase for the sealed snapshot")
+	ErrBadPassphrase    = errors.New("passphrase too short or too long")
 )
 
 // Snapshot is one archive in the snapshots dir.
@@ -67,6 +76,7 @@ func (s *Server) backupRoutes() []route {
 		{http.MethodGet, "/snapshots", s.listSnapshots, ReadAccess},
 		{http.MethodPost, "/snapshots", s.createSnapshot, FullAccess},
 		{http.MethodGet, "/snapshots/:name", s.downloadSnapshot, SessionAccess},
+		{http.MethodPost, "/snapshots/:name/sealed", s.downloadSealed, SessionAccess},
 		{http.MethodDelete, "/snapshots/:name", s.deleteSnapshot, SessionAccess},
 		{http.MethodPost, "/restore", s.restore, SessionAccess},
 		{http.MethodDelete, "/restore", s.cancelRestore, SessionAccess},
@@ -92,6 +102,14 @@ func backupError(err error) error {
 	case errors.Is(err, ErrArchiveTooNew):
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "schema_too_new",
 			Message: "the snapshot was made by a newer reticle; upgrade reticle before restoring it"}
+	case errors.Is(err, ErrWrongPassphrase):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "wrong_passphrase",
+			Message: "wrong passphrase: the snapshot was sealed with a different one; nothing was changed"}
+	case errors.Is(err, ErrSealedArchive):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "passphrase_required",
+			Message: "the snapshot is sealed with a passphrase: enter it to restore"}
+	case errors.Is(err, ErrBadPassphrase):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_passphrase", Message: err.Error()}
 	case errors.Is(err, ErrBadArchive):
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_snapshot",
 			Message: "the upload is not a complete, intact reticle snapshot; nothing was changed"}
@@ -154,20 +172,81 @@ func (s *Server) deleteSnapshot(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// restore takes the archive as the raw request body (application/zip), verifies it and stages it. The
-// running node's data is not touched: the restore replaces it at the next start, so the answer says a
-// restart is required. A refused archive changes nothing.
+// downloadSealed answers snapshot name encrypted with the passphrase in the JSON body, for a copy that
+// leaves the machine. The passphrase travels in the body, never in a URL or header a proxy might log.
+func (s *Server) downloadSealed(c echo.Context) error {
+	b, err := s.backups()
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Passphrase string `json:"passphrase"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	name := c.Param("name")
+	h := c.Response().Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Cache-Control", "no-store")
+	// The name passed the snapshot-name allow-list (checked by SealSnapshot before anything is written).
+	h.Set("Content-Disposition", `attachment; filename="`+name+`.age"`)
+	err = b.SealSnapshot(c.Request().Context(), name, req.Passphrase, c.Response())
+	if err != nil && !c.Response().Committed {
+		h.Del("Content-Disposition")
+		return backupError(err)
+	}
+	if err != nil {
+		s.log.Warn("sealed snapshot download cut short", "err", err)
+	}
+	return nil
+}
+
+// maxPassphraseField bounds the passphrase part of a multipart restore upload.
+const maxPassphraseField = 4096
+
+// restore takes the archive as the raw request body (application/zip, or a sealed archive with no
+// passphrase needed), or as multipart/form-data with a "passphrase" field before an "archive" file
+// (the browser upload of a sealed archive), verifies it and stages it. The running node's data is not
+// touched: the restore replaces it at the next start, so the answer says a restart is required. A
+// refused archive changes nothing.
 func (s *Server) restore(c echo.Context) error {
 	b, err := s.backups()
 	if err != nil {
 		return err
 	}
 	limit := b.MaxUpload()
-	if c.Request().ContentLength > limit {
+	if c.Request().ContentLength > limit+maxPassphraseField+4096 {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "the upload is larger than a snapshot may be"}
 	}
-	body := http.MaxBytesReader(c.Response(), c.Request().Body, limit)
-	p, err := b.StageRestore(c.Request().Context(), body)
+	var body io.Reader = http.MaxBytesReader(c.Response(), c.Request().Body, limit+maxPassphraseField+4096)
+	passphrase := ""
+	if mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType)); mt == echo.MIMEMultipartForm {
+		mr, err := c.Request().MultipartReader()
+		if err != nil {
+			return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed multipart upload"}
+		}
+		body = nil
+		for body == nil {
+			part, err := mr.NextPart()
+			if err != nil {
+				return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: `the upload has no "archive" part`}
+			}
+			switch part.FormName() {
+			case "passphrase":
+				pb, err := io.ReadAll(io.LimitReader(part, maxPassphraseField+1))
+				if err != nil || len(pb) > maxPassphraseField {
+					return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "the passphrase field is too long"}
+				}
+				passphrase = string(pb)
+			case "archive":
+				body = io.LimitReader(part, limit+1)
+			default:
+				return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "unexpected form field " + strconv.Quote(clipField(part.FormName()))}
+			}
+		}
+	}
+	p, err := b.StageRestore(c.Request().Context(), body, passphrase)
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "the upload is larger than a snapshot may be"}
@@ -177,6 +256,13 @@ func (s *Server) restore(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusAccepted, p)
+}
+
+func clipField(s string) string {
+	if len(s) > 40 {
+		return s[:40]
+	}
+	return s
 }
 
 func (s *Server) cancelRestore(c echo.Context) error {

@@ -353,27 +353,51 @@ export const api = {
 }
 
 /**
- * uploadZip POSTs a file as a raw application/zip body (not multipart) with the CSRF header and
- * returns the decoded JSON answer; failures throw ApiError like request does.
+ * uploadZip POSTs a file as a raw application/zip body with the CSRF header, or a FormData as
+ * multipart (the browser sets its boundary), and returns the decoded JSON answer; failures throw
+ * ApiError like request does.
  */
-export async function uploadZip<T>(path: string, file: File): Promise<T> {
+export async function uploadZip<T>(path: string, body: File | FormData): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json', 'X-CSRF-Token': csrf() }
+  if (!(body instanceof FormData)) headers['Content-Type'] = 'application/zip'
+  let res: Response
+  try {
+    res = await fetch(BASE + path, { method: 'POST', credentials: 'same-origin', headers, body })
+  } catch {
+    throw new ApiError(0, 'network', 'The server could not be reached.')
+  }
+  const answer: unknown = await res.json().catch(() => null)
+  if (!res.ok) {
+    const err = (answer as { error?: { code?: string; message?: string } } | null)?.error
+    throw new ApiError(res.status, err?.code ?? `http_${res.status}`, err?.message ?? res.statusText)
+  }
+  return answer as T
+}
+
+/**
+ * postForFile POSTs a JSON body and saves the binary answer as a download named filename (for routes
+ * whose request carries a secret, so it cannot be a plain link).
+ */
+export async function postForFile(path: string, body: unknown, filename: string): Promise<void> {
   let res: Response
   try {
     res = await fetch(BASE + path, {
       method: 'POST',
       credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/zip', Accept: 'application/json', 'X-CSRF-Token': csrf() },
-      body: file,
+      cache: 'no-store',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf() },
+      body: JSON.stringify(body),
     })
   } catch {
     throw new ApiError(0, 'network', 'The server could not be reached.')
   }
-  const body: unknown = await res.json().catch(() => null)
-  if (!res.ok) {
-    const err = (body as { error?: { code?: string; message?: string } } | null)?.error
-    throw new ApiError(res.status, err?.code ?? `http_${res.status}`, err?.message ?? res.statusText)
-  }
-  return body as T
+  if (!res.ok) throw await toError(res)
+  const url = URL.createObjectURL(await res.blob())
+  const a = document.createElement('a')
+  a.href = url
+  a.download = filename
+  a.click()
+  setTimeout(() => URL.revokeObjectURL(url), 60_000)
 }
 
 /** errorText turns anything thrown into one line for the user. */
