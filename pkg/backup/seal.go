@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"unicode/utf8"
 
 	"filippo.io/age"
@@ -90,7 +89,7 @@ func Seal(dst io.Writer, src io.Reader, passphrase string) error {
 
 // SealFile writes the plain archive src to out, sealed with passphrase, through a temp name that is
 // fsynced and renamed (out either does not exist or is complete).
-func SealFile(src, out, passphrase string) (err error) {
+func SealFile(src, out, passphrase string) error {
 	if err := CheckPassphrase(passphrase); err != nil {
 		return err
 	}
@@ -99,34 +98,7 @@ func SealFile(src, out, passphrase string) (err error) {
 		return err
 	}
 	defer func() { _ = in.Close() }()
-	dir := filepath.Dir(out)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(out)+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp) //nolint:gosec // G703: the name CreateTemp just made
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return err
-	}
-	if err := Seal(f, in, passphrase); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, out); err != nil { //nolint:gosec // G703: out is the owner's --out
-		return err
-	}
-	return syncDir(dir)
+	return writeAtomic(out, func(f *os.File) error { return Seal(f, in, passphrase) })
 }
 
 // Unseal decrypts the sealed archive src into dst, at most limit bytes. A wrong passphrase is
@@ -148,16 +120,16 @@ func Unseal(dst io.Writer, src io.Reader, passphrase string, limit int64) error 
 		// blaming the passphrase.
 		for _, e := range nomatch.Errors {
 			if !errors.Is(e, age.ErrIncorrectIdentity) {
-				return fmt.Errorf("%w: sealed archive refused: %v", ErrInvalid, e)
+				return fmt.Errorf("%w: sealed archive refused: %w", ErrInvalid, e)
 			}
 		}
 		return ErrWrongKey
 	case err != nil:
-		return fmt.Errorf("%w: sealed archive: %v", ErrInvalid, err)
+		return fmt.Errorf("%w: sealed archive: %w", ErrInvalid, err)
 	}
 	n, err := io.Copy(dst, io.LimitReader(r, limit+1))
 	if err != nil {
-		return fmt.Errorf("%w: sealed archive: %v", ErrInvalid, err)
+		return fmt.Errorf("%w: sealed archive: %w", ErrInvalid, err)
 	}
 	if n > limit {
 		return fmt.Errorf("%w: sealed archive holds over %d bytes", ErrInvalid, limit)

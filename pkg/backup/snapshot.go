@@ -157,22 +157,11 @@ func collect(dataDir string, refs map[string]bool) (out, missing []string, err e
 // writeArchive writes the zip to a temp file beside out, then fsyncs and renames it.
 // With tolerant set, an attachment deleted since it was listed is recorded as missing instead of
 // failing the snapshot.
-func writeArchive(ctx context.Context, out, dbCopy, dataDir string, members []string, m *Manifest, tolerant bool) (err error) {
-	dir := filepath.Dir(out)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(out)+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp) //nolint:gosec // G703: tmp is the name CreateTemp just made
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return err
-	}
+func writeArchive(ctx context.Context, out, dbCopy, dataDir string, members []string, m *Manifest, tolerant bool) error {
+	return writeAtomic(out, func(f *os.File) error { return fillArchive(ctx, f, dbCopy, dataDir, members, m, tolerant) })
+}
+
+func fillArchive(ctx context.Context, f *os.File, dbCopy, dataDir string, members []string, m *Manifest, tolerant bool) error {
 	zw := zip.NewWriter(f)
 	if err := addFile(zw, DatabaseFile, dbCopy, zip.Deflate, m); err != nil {
 		return err
@@ -211,7 +200,28 @@ func writeArchive(ctx context.Context, out, dbCopy, dataDir string, members []st
 	if _, err := w.Write(mb); err != nil {
 		return err
 	}
-	if err := zw.Close(); err != nil {
+	return zw.Close()
+}
+
+// writeAtomic writes out through a 0600 temp file beside it that fill writes, then fsyncs, renames and
+// fsyncs the directory: out either does not exist or is complete. The temp file is removed on failure.
+func writeAtomic(out string, fill func(*os.File) error) (err error) {
+	dir := filepath.Dir(out)
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(out)+"-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp) //nolint:gosec // G703: tmp is the name CreateTemp just made
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		return err
+	}
+	if err := fill(f); err != nil {
 		return err
 	}
 	if err := f.Sync(); err != nil {

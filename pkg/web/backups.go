@@ -216,10 +216,12 @@ func (s *Server) restore(c echo.Context) error {
 		return err
 	}
 	limit := b.MaxUpload()
-	if c.Request().ContentLength > limit+maxPassphraseField+4096 {
+	// The archive, a passphrase field and room for the multipart headers.
+	bodyLimit := limit + maxPassphraseField + 4096
+	if c.Request().ContentLength > bodyLimit {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "the upload is larger than a snapshot may be"}
 	}
-	var body io.Reader = http.MaxBytesReader(c.Response(), c.Request().Body, limit+maxPassphraseField+4096)
+	var body io.Reader = http.MaxBytesReader(c.Response(), c.Request().Body, bodyLimit)
 	passphrase := ""
 	if mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType)); mt == echo.MIMEMultipartForm {
 		mr, err := c.Request().MultipartReader()
