@@ -11,6 +11,8 @@
 #   - the process runs as uid 65532 inside (host view through the user namespace), with no
 #     capabilities, NoNewPrivs and seccomp;
 #   - its log says the integrity check passed;
+#   - a node moves from a bare binary into the image (`restore`) and back (`backup`), keeping its
+#     address and conversations;
 #   - the tampered image exits non-zero with a line naming the failed file.
 # Prints PASS/FAIL lines and the image size, exits non-zero on any failure, always removes what it started.
 # Env: RETICLE_TEST_USER (default reticle-ci), RETICLE_IMAGE_TEST_DIR (default: a fresh temp dir),
@@ -91,8 +93,10 @@ vol=reticle-test-data-$suffix
 img_good=localhost/reticle-test:good-$suffix
 img_bad=localhost/reticle-test:tampered-$suffix
 cleanup() {
-	pm rm -f -t 5 "$ctr_good" "$ctr_bad" "$ctr_bind" >/dev/null 2>&1 || true
+	pm rm -f -t 5 "$ctr_good" "$ctr_bad" "$ctr_bind" "${ctr_move:-}" >/dev/null 2>&1 || true
+	pkill -TERM -u "$user" -f "reticle-bare serve" 2>/dev/null || true
 	[ -z "${bind:-}" ] || rm -rf "$bind"
+	[ -z "${move:-}" ] || rm -rf "$move"
 	pm volume rm -f "$vol" >/dev/null 2>&1 || true
 	pm rmi -f "$img_good" "$img_bad" >/dev/null 2>&1 || true
 	[ -n "${RETICLE_IMAGE_TEST_DIR:-}" ] || rm -rf "$tmp"
@@ -203,6 +207,110 @@ if pm run -d --name "$ctr_bind" --read-only --cap-drop=ALL --security-opt no-new
 	fi
 else
 	fail "bind mount with --userns=keep-id:uid=65532,gid=65532: did not become healthy: $(pm logs "$ctr_bind" 2>&1 | tail -3)"
+fi
+
+# --- 5b. Move a node: bare binary -> image -> bare binary ------------------------------------------
+# The owner's path from README ("Moving a node"): `reticle backup` on one side, `reticle restore` on the
+# other, and the node keeps its address and conversations, in both directions. The image side runs the
+# commands with the image's own environment (RETICLE_DATA_DIR=/data) and a read-only root.
+move=$home/reticle-move-$suffix
+ctr_move=reticle-test-move-$suffix
+bare_pid=
+as_user mkdir -m 0700 "$move" "$move/data1" "$move/cdata" "$move/data3" "$move/archives"
+(cd "$repo" && CGO_ENABLED=0 go build -o "$tmp/reticle-bare" ./cmd/reticle) || die "go build (bare binary) failed"
+chmod 0755 "$tmp/reticle-bare"
+pw='move test owner password'
+as_user sh -c "umask 077; printf '%s\n' '$pw' >'$move/pw'"
+peer=00112233445566778899aabbccddeeff
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# bare_serve DIR PORT starts the bare binary as the test user in the background.
+bare_serve() {
+	as_user env RETICLE_INITIAL_PASSWORD_FILE="$move/pw" "$tmp/reticle-bare" serve --listen "127.0.0.1:$2" --data-dir "$1" \
+		>"$move/bare-$2.log" 2>&1 &
+	bare_pid=$!
+}
+bare_stop() {
+	[ -z "$bare_pid" ] && return 0
+	pkill -TERM -u "$user" -f "reticle-bare serve" || true
+	wait "$bare_pid" 2>/dev/null || true
+	bare_pid=
+}
+# wait_url PORT: /healthz answers within $wait_s seconds.
+wait_url() {
+	local deadline=$(($(date +%s) + wait_s))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		curl -fsS --max-time 2 "http://127.0.0.1:$1/healthz" >/dev/null 2>&1 && return 0
+		sleep 0.5
+	done
+	return 1
+}
+# node_view PORT logs in and prints "ADDRESS CONVERSATION-PEERS..." for the node on PORT.
+node_view() {
+	local jar csrf addr peers
+	jar=$(mktemp)
+	csrf=$(curl -fsS --max-time 10 -c "$jar" -b "$jar" -H 'Content-Type: application/json' \
+		-d "{\"password\":\"$pw\"}" "http://127.0.0.1:$1/api/v1/auth/login" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])') || { rm -f "$jar"; return 1; }
+	addr=$(curl -fsS --max-time 10 -b "$jar" "http://127.0.0.1:$1/api/v1/identity" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])') || { rm -f "$jar"; return 1; }
+	peers=$(curl -fsS --max-time 10 -b "$jar" "http://127.0.0.1:$1/api/v1/conversations" |
+		python3 -c 'import json,sys; print(" ".join(sorted(c["peer"] for c in json.load(sys.stdin)["items"])))') || { rm -f "$jar"; return 1; }
+	if [ "${2:-}" = send ]; then
+		curl -fsS --max-time 10 -b "$jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
+			-d "{\"to\":\"$peer\",\"content\":\"moved with me\"}" "http://127.0.0.1:$1/api/v1/messages" >/dev/null || { rm -f "$jar"; return 1; }
+		peers=$peer
+	fi
+	rm -f "$jar"
+	echo "$addr $peers"
+}
+hardened=(--read-only --cap-drop=ALL --security-opt no-new-privileges --userns=keep-id:uid=65532,gid=65532)
+
+p1=$(free_port)
+bare_serve "$move/data1" "$p1"
+if wait_url "$p1" && view1=$(node_view "$p1" send); then
+	bare_stop
+	log "bare node: $view1"
+	if as_user "$tmp/reticle-bare" backup --data-dir "$move/data1" --out "$move/archives/node1.zip" >/dev/null; then
+		pass "bare node backed up: address ${view1%% *}, a conversation with $peer"
+	else
+		fail "reticle backup (bare) failed"
+	fi
+	if restore_out=$(pm run --rm "${hardened[@]}" -v "$move/cdata:/data:Z" -v "$move/archives:/move:Z" \
+		"$img_good" restore /move/node1.zip 2>&1); then
+		pass "image restore /move/node1.zip into an empty /data (no --data-dir, read-only root)"
+	else
+		fail "image restore failed: $(tail -3 <<<"$restore_out")"
+	fi
+	p2=$(free_port)
+	if pm run -d --name "$ctr_move" "${hardened[@]}" -p "127.0.0.1:$p2:8000" -v "$move/cdata:/data:Z" "$img_good" >/dev/null &&
+		wait_health "$ctr_move" "$p2" >/dev/null && view2=$(node_view "$p2"); then
+		mlogs=$(pm logs "$ctr_move" 2>&1 || true)
+		if [ "$view2" = "$view1" ] && ! grep -qi tamper <<<"$mlogs"; then
+			pass "image node after the move has the same address and conversations, at-rest state not tampered"
+		else
+			fail "image node after the move: '$view2' (want '$view1'); tamper lines: $(grep -i tamper <<<"$mlogs" | head -2)"
+		fi
+	else
+		fail "image node on the restored data did not come up: $(pm logs "$ctr_move" 2>&1 | tail -3)"
+	fi
+	pm stop -t 10 "$ctr_move" >/dev/null 2>&1 || true
+	if pm run --rm "${hardened[@]}" -v "$move/cdata:/data:Z" -v "$move/archives:/move:Z" \
+		"$img_good" backup --out /move/node2.zip >/dev/null 2>&1 &&
+		as_user "$tmp/reticle-bare" restore "$move/archives/node2.zip" --data-dir "$move/data3" >/dev/null; then
+		p3=$(free_port)
+		bare_serve "$move/data3" "$p3"
+		if wait_url "$p3" && view3=$(node_view "$p3") && [ "$view3" = "$view1" ]; then
+			pass "moved back from the image to a bare binary: same address and conversations"
+		else
+			fail "bare node after the move back: '${view3:-}' (want '$view1'): $(tail -3 "$move/bare-$p3.log")"
+		fi
+		bare_stop
+	else
+		fail "image backup --out /move/node2.zip or the bare restore of it failed"
+	fi
+else
+	fail "bare node did not come up or take a message: $(tail -3 "$move/bare-$p1.log")"
+	bare_stop
 fi
 
 # --- 6. The tampered image --------------------------------------------------------------------------

@@ -39,7 +39,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer, stdi
 func runResetPassword(ctx context.Context, args []string, stdout, stderr io.Writer, stdin io.Reader) int {
 	fs := flag.NewFlagSet("admin reset-password", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dataDir := fs.String("data-dir", config.Default().DataDir, "data directory holding reticle.db")
+	dataDir := fs.String("data-dir", config.DefaultDataDir(os.Getenv), "data directory holding reticle.db (RETICLE_DATA_DIR)")
 	pwFile := fs.String("password-file", "", "read the new password from this file instead of stdin")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -23,7 +23,7 @@ import (
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dataDir := fs.String("data-dir", config.Default().DataDir, "data directory to back up")
+	dataDir := fs.String("data-dir", config.DefaultDataDir(os.Getenv), "data directory to back up (RETICLE_DATA_DIR)")
 	out := fs.String("out", "", "archive to write (required); it appears only once complete")
 	ppFile := fs.String("passphrase-file", "", "seal the archive with the passphrase on this file's first line (age format; for copies that leave the machine)")
 	if err := fs.Parse(args); err != nil {
@@ -108,7 +108,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dataDir := fs.String("data-dir", config.Default().DataDir, "data directory to restore into")
+	dataDir := fs.String("data-dir", config.DefaultDataDir(os.Getenv), "data directory to restore into (RETICLE_DATA_DIR)")
 	verifyOnly := fs.Bool("verify-only", false, "only check the archive; change nothing")
 	ppFile := fs.String("passphrase-file", "", "open a sealed archive with the passphrase on this file's first line")
 	usage := "usage: reticle restore FILE [--data-dir DIR] [--verify-only] [--passphrase-file FILE]"

@@ -291,3 +291,42 @@ func TestSealedBackupsThroughAPIAndCLI(t *testing.T) {
 		t.Fatalf("sealed upload: %d %s", r.StatusCode, r.body)
 	}
 }
+
+// TestCommandsFollowDataDirEnv: `reticle backup`, `restore` and `admin` without --data-dir use
+// RETICLE_DATA_DIR, as `serve` does; the image sets it to /data, and a restore there must not try to
+// create ./reticle-data on a read-only root.
+func TestCommandsFollowDataDirEnv(t *testing.T) {
+	ctx := context.Background()
+	src, dst := filepath.Join(t.TempDir(), "src"), filepath.Join(t.TempDir(), "dst")
+	n := startNode(t, src)
+	if err := n.a.stop(); err != nil {
+		t.Fatal(err)
+	}
+	addMessages(t, src, 3)
+	t.Chdir(t.TempDir()) // a ./reticle-data created by mistake would show up here
+	archive := filepath.Join(t.TempDir(), "move.zip")
+	var so, se bytes.Buffer
+	t.Setenv("RETICLE_DATA_DIR", src)
+	if code := runBackup(ctx, []string{"--out", archive}, &so, &se); code != 0 {
+		t.Fatalf("backup with RETICLE_DATA_DIR: %d %s", code, se.String())
+	}
+	t.Setenv("RETICLE_DATA_DIR", dst)
+	if code := runRestore(ctx, []string{archive}, &so, &se); code != 0 {
+		t.Fatalf("restore with RETICLE_DATA_DIR: %d %s", code, se.String())
+	}
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("another long owner password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := runAdmin(ctx, []string{"reset-password", "--password-file", pw}, &so, &se, strings.NewReader("")); code != 0 {
+		t.Fatalf("admin with RETICLE_DATA_DIR: %d %s", code, se.String())
+	}
+	if _, err := os.Stat("reticle-data"); !os.IsNotExist(err) {
+		t.Fatalf("a command wrote ./reticle-data although RETICLE_DATA_DIR was set: %v", err)
+	}
+	idSrc, err1 := os.ReadFile(filepath.Join(src, "identities", "lxmf"))
+	idDst, err2 := os.ReadFile(filepath.Join(dst, "identities", "lxmf"))
+	if err1 != nil || err2 != nil || !bytes.Equal(idSrc, idDst) {
+		t.Fatalf("identity not moved: %v %v", err1, err2)
+	}
+}

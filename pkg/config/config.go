@@ -118,6 +118,17 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	return LoadFor(true, args, getenv, stderr)
 }
 
+// DefaultDataDir is the data directory a command uses when --data-dir is not given: RETICLE_DATA_DIR
+// from getenv when set (the image sets it to /data), else the built-in default. `reticle serve`,
+// `backup`, `restore` and `admin` all start from it, so in the container each of them finds the same
+// data without a flag.
+func DefaultDataDir(getenv func(string) string) string {
+	if v := getenv("RETICLE_DATA_DIR"); v != "" {
+		return v
+	}
+	return Default().DataDir
+}
+
 // LoadFor is [Load] starting from [DefaultFor](dev): `reticle serve` passes whether the running binary
 // is a development build.
 func LoadFor(dev bool, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
