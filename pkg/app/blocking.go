@@ -134,6 +134,37 @@ func (a *App) Unblock(ctx context.Context, identityHash string) error {
 	return a.blocked.load(ctx, a.st)
 }
 
+// IsBlocked reports whether the identity behind an LXMF address (or an identity hash) is blocked,
+// whichever of its destinations the block was made on.
+func (a *App) IsBlocked(ctx context.Context, address string) (bool, error) {
+	h, err := ParseAddress(address)
+	if err != nil {
+		return false, err
+	}
+	key := h.String()
+	if a.blocked.blockedAddress(key) {
+		return true, nil
+	}
+	a.blocked.mu.RLock()
+	byID := a.blocked.ids[key]
+	a.blocked.mu.RUnlock()
+	if byID {
+		return true, nil
+	}
+	p, err := a.st.GetPeer(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	id, err := identity.FromPublicKey(p.PublicKey)
+	if err != nil {
+		return false, nil //nolint:nilerr // a peer row with an unusable key cannot be blocked by identity
+	}
+	return a.blocked.blockedIdentity(id, key), nil
+}
+
 // ListBlocks returns the blocked identities, newest first.
 func (a *App) ListBlocks(ctx context.Context) ([]BlockInfo, error) {
 	rows, err := a.st.ListBlocks(ctx)

@@ -54,8 +54,23 @@ func TestBlockDropsMessagesAndAnnounces(t *testing.T) {
 	if bs, _ := n.a.app.ListBlocks(ctx); len(bs) != 1 {
 		t.Fatalf("blocks %+v", bs)
 	}
+	if yes, err := n.a.app.IsBlocked(ctx, bob); !yes || err != nil {
+		t.Fatalf("IsBlocked(bob) = %v, %v", yes, err)
+	}
+	if yes, err := n.a.app.IsBlocked(ctx, b.IdentityHash); !yes || err != nil {
+		t.Fatalf("IsBlocked(bob's identity hash) = %v, %v", yes, err)
+	}
+	if yes, err := n.a.app.IsBlocked(ctx, alice); yes || err != nil {
+		t.Fatalf("IsBlocked(alice) = %v, %v", yes, err)
+	}
+	if _, err := n.a.app.IsBlocked(ctx, "not-an-address"); err == nil {
+		t.Fatal("IsBlocked accepted a malformed address")
+	}
 	if err := n.a.app.Unblock(ctx, bob); err != nil {
 		t.Fatal(err)
+	}
+	if yes, _ := n.a.app.IsBlocked(ctx, bob); yes {
+		t.Fatal("still blocked after Unblock")
 	}
 	if err := n.a.app.Unblock(ctx, bob); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second unblock: %v", err)

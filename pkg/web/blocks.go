@@ -15,6 +15,7 @@ type Blocking interface {
 	Block(ctx context.Context, address string, deleteConversation bool) (app.BlockInfo, error)
 	Unblock(ctx context.Context, identityOrAddress string) error
 	ListBlocks(ctx context.Context) ([]app.BlockInfo, error)
+	IsBlocked(ctx context.Context, address string) (bool, error)
 }
 
 var _ Blocking = (*app.App)(nil)
@@ -22,6 +23,7 @@ var _ Blocking = (*app.App)(nil)
 func (s *Server) blockRoutes() []route {
 	return []route{
 		{http.MethodGet, "/blocks", s.getBlocks, ReadAccess},
+		{http.MethodGet, "/blocks/:id", s.getBlock, ReadAccess},
 		{http.MethodPost, "/blocks", s.postBlock, FullAccess},
 		{http.MethodDelete, "/blocks/:id", s.deleteBlock, FullAccess},
 	}
@@ -49,6 +51,20 @@ func (s *Server) getBlocks(c echo.Context) error {
 		return err
 	}
 	return noStoreJSON(c, map[string]any{"items": list})
+}
+
+// getBlock answers whether the identity behind an address (or an identity hash) is blocked; the
+// conversation header shows Block or Unblock from it.
+func (s *Server) getBlock(c echo.Context) error {
+	b, err := s.blocking()
+	if err != nil {
+		return err
+	}
+	blocked, err := b.IsBlocked(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return blockError(err)
+	}
+	return noStoreJSON(c, map[string]any{"id": c.Param("id"), "blocked": blocked})
 }
 
 type blockRequest struct {

@@ -70,6 +70,15 @@ export interface Peer {
   stamp_cost?: number
 }
 
+/** One row of the conversation list: the peer, its newest message and how many are unread. */
+export interface Conversation {
+  peer: string
+  display_name: string
+  unread: number
+  updated_at: string
+  last: { id: string; direction: 'in' | 'out'; preview: string; timestamp: string; state: MessageState | string }
+}
+
 export type SendMethod = 'opportunistic' | 'direct' | 'propagated'
 export type MessageState = 'queued' | 'sending' | 'sent' | 'delivered' | 'failed' | 'received'
 
@@ -343,6 +352,14 @@ export const api = {
       body: { address, delete_conversation: deleteConversation },
     }),
   unblock: (id: string) => request<void>('DELETE', `/blocks/${seg(id)}`),
+  /** isBlocked tells whether the identity behind an address is blocked (by any of its addresses). */
+  isBlocked: async (id: string) => (await request<{ blocked: boolean }>('GET', `/blocks/${seg(id)}`)).blocked,
+  /** conversations is one page of the conversation list, newest first; pass next_cursor for the next. */
+  conversations: (cursor = '', limit = 100) =>
+    request<{ items: Conversation[]; next_cursor: string }>(
+      'GET',
+      `/conversations?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    ),
   markRead: (peer: string) => request<void>('POST', `/conversations/${seg(peer)}/read`),
 
   propagation: () => request<Propagation>('GET', '/propagation'),

@@ -1,8 +1,8 @@
-// The conversation list: announced peers merged with everyone messages were
-// exchanged with, most recent activity first.
-import type { Message, Peer } from './api'
+// The conversation list: conversations (from /conversations, newest first) followed by announced
+// peers nobody has written with yet (most recently heard first).
+import type { Conversation, Peer } from './api'
 
-/** A conversation partner: an announced peer, someone messages were exchanged with, or both. */
+/** A row of the list: a conversation, an announced peer, or both. */
 export interface Contact {
   address: string
   display_name: string
@@ -10,7 +10,11 @@ export interface Contact {
   hops: number | null
   /** Time of the newest message with this contact, if any. */
   last_message: string | null
-  messages: number
+  /** The newest message's preview and direction, and its delivery state when it is ours. */
+  preview: string
+  last_direction: 'in' | 'out' | ''
+  last_state: string
+  unread: number
 }
 
 const time = (v: string | null): number => {
@@ -18,31 +22,48 @@ const time = (v: string | null): number => {
   return Number.isNaN(t) ? 0 : t
 }
 
-/** mergeContacts combines peers and messages (any order) into one list, newest activity first. */
-export function mergeContacts(peers: Peer[], messages: Message[]): Contact[] {
-  const byAddr = new Map<string, Contact>()
-  for (const p of peers) {
-    const address = p.address.toLowerCase()
-    byAddr.set(address, {
+/**
+ * mergeContacts lists conversations first, in the server's order (newest activity first), each with
+ * what its peer's announce says, then the announced peers without a conversation, most recently heard
+ * first.
+ */
+export function mergeContacts(peers: Peer[], conversations: Conversation[]): Contact[] {
+  const heard = new Map<string, Peer>()
+  for (const p of peers) heard.set(p.address.toLowerCase(), p)
+  const out: Contact[] = []
+  const seen = new Set<string>()
+  for (const c of conversations) {
+    const address = c.peer.toLowerCase()
+    if (seen.has(address)) continue
+    seen.add(address)
+    const p = heard.get(address)
+    out.push({
+      address,
+      display_name: c.display_name || p?.display_name || '',
+      last_seen: p?.last_seen || null,
+      hops: p && Number.isFinite(p.hops) ? p.hops : null,
+      last_message: c.last?.timestamp || c.updated_at || null,
+      preview: c.last?.preview ?? '',
+      last_direction: c.last?.direction ?? '',
+      last_state: c.last?.direction === 'out' ? (c.last.state ?? '') : '',
+      unread: c.unread > 0 ? c.unread : 0,
+    })
+  }
+  const rest = [...heard.entries()]
+    .filter(([address]) => !seen.has(address))
+    .sort(([a, pa], [b, pb]) => time(pb.last_seen) - time(pa.last_seen) || a.localeCompare(b))
+  for (const [address, p] of rest) {
+    out.push({
       address,
       display_name: p.display_name,
       last_seen: p.last_seen || null,
       hops: Number.isFinite(p.hops) ? p.hops : null,
       last_message: null,
-      messages: 0,
+      preview: '',
+      last_direction: '',
+      last_state: '',
+      unread: 0,
     })
   }
-  for (const m of messages) {
-    const address = m.peer.toLowerCase()
-    let c = byAddr.get(address)
-    if (!c) {
-      c = { address, display_name: '', last_seen: null, hops: null, last_message: null, messages: 0 }
-      byAddr.set(address, c)
-    }
-    c.messages++
-    const at = m.created_at || m.timestamp
-    if (time(at) > time(c.last_message)) c.last_message = at
-  }
-  const activity = (c: Contact): number => Math.max(time(c.last_seen), time(c.last_message))
-  return [...byAddr.values()].sort((a, b) => activity(b) - activity(a) || a.address.localeCompare(b.address))
+  return out
 }

@@ -297,7 +297,7 @@ async function api(req, res, path) {
   }
   if (route === 'GET /api/v1/auth/attempts') return json(res, 200, state.attempts)
   if (opt.messaging && path.startsWith('/api/v1/propagation')) return propagationAPI(req, res, route)
-  if (opt.messaging && ['/api/v1/identity', '/api/v1/announce', '/api/v1/peers', '/api/v1/messages'].includes(path)) {
+  if (opt.messaging && ['/api/v1/identity', '/api/v1/announce', '/api/v1/peers', '/api/v1/messages', '/api/v1/conversations'].includes(path)) {
     return messagingAPI(req, res, route)
   }
   return fail(res, 404, 'not_found', 'No such endpoint.')
@@ -330,6 +330,15 @@ async function messagingAPI(req, res, route) {
   if (route === 'GET /api/v1/identity') return json(res, 200, state.identity)
   if (route === 'POST /api/v1/announce') return json(res, 202, { status: 'announced' })
   if (route === 'GET /api/v1/peers') return json(res, 200, { items: state.peers, next_cursor: null })
+  if (route === 'GET /api/v1/conversations') {
+    const byPeer = new Map()
+    for (const m of state.messages.map(messageView)) byPeer.set(m.peer, m)
+    const items = [...byPeer.values()].reverse().map((m) => ({
+      peer: m.peer, display_name: state.peers.find((p) => p.address === m.peer)?.display_name ?? '', unread: 0,
+      updated_at: m.created_at, last: { id: m.id, direction: m.direction, preview: m.content.slice(0, 500), timestamp: m.timestamp, state: m.state },
+    }))
+    return json(res, 200, { items, next_cursor: '' })
+  }
   if (route === 'GET /api/v1/messages') {
     const q = new URL(req.url ?? '/', 'http://localhost').searchParams.get('peer') ?? ''
     let key = ''
