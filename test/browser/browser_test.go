@@ -28,12 +28,15 @@ func requireOrSkip(t *testing.T, why string) {
 
 var setupCodeRE = regexp.MustCompile(`setup code: ([A-Za-z0-9-]+)`)
 
-func TestBrowserSmoke(t *testing.T) {
+// tools finds what a browser test needs, skipping (or failing under RETICLE_REQUIRE_EXTERNAL=1) when
+// something is missing, and builds the real binary into dir.
+func tools(t *testing.T, dir string) (root, chromium, node, bin string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	root, _ := filepath.Abs("../..")
-	chromium := os.Getenv("CHROMIUM")
+	root, _ = filepath.Abs("../..")
+	chromium = os.Getenv("CHROMIUM")
 	if chromium == "" {
 		chromium = "/usr/bin/chromium"
 	}
@@ -47,21 +50,31 @@ func TestBrowserSmoke(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "ui/node_modules/playwright-core")); err != nil {
 		requireOrSkip(t, "ui/node_modules missing (cd ui && npm ci)")
 	}
-
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "reticle")
+	bin = filepath.Join(dir, "reticle")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/reticle")
 	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	return root, chromium, node, bin
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().String()
+}
+
+func TestBrowserSmoke(t *testing.T) {
+	dir := t.TempDir()
+	root, chromium, node, bin := tools(t, dir)
+	addr := freeAddr(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

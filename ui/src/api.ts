@@ -79,7 +79,7 @@ export interface Conversation {
   last: { id: string; direction: 'in' | 'out'; preview: string; timestamp: string; state: MessageState | string }
 }
 
-export type SendMethod = 'opportunistic' | 'direct' | 'propagated'
+export type SendMethod = 'automatic' | 'opportunistic' | 'direct' | 'propagated'
 export type MessageState = 'queued' | 'sending' | 'sent' | 'delivered' | 'failed' | 'received'
 
 /** One attachment of a message; url downloads it (add ?inline=1 for an allow-listed image). */
@@ -356,7 +356,7 @@ export const api = {
   isBlocked: async (id: string) => (await request<{ blocked: boolean }>('GET', `/blocks/${seg(id)}`)).blocked,
   /** conversations is one page of the conversation list, newest first; pass next_cursor for the next. */
   conversations: (cursor = '', limit = 100) =>
-    request<{ items: Conversation[]; next_cursor: string }>(
+    request<{ items: Conversation[]; next_cursor: string | null }>(
       'GET',
       `/conversations?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
     ),

@@ -153,7 +153,7 @@ async function messaging(page) {
   if (opened !== to) problem(`conversation opened for ${opened}, not ${to}`)
   if (new URL(page.url()).searchParams.get('peer') !== to) problem(`URL ${page.url()} does not name the conversation`)
   const method = await page.getByTestId('compose-method').inputValue()
-  if (method !== 'opportunistic') problem(`the method defaults to ${method}, not opportunistic`)
+  if (method !== 'automatic') problem(`the method defaults to ${method}, not automatic`)
 
   step = 'messages: send'
   const text = `smoke ${randomBytes(4).toString('hex')}`
