@@ -33,6 +33,7 @@ type InterfaceEvents interface {
 type announcer struct {
 	a      *App
 	kick   chan struct{}
+	every  chan time.Duration // a new interval from the settings
 	remove func()
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -40,7 +41,7 @@ type announcer struct {
 
 // startAnnouncer starts the announce loop. Called from Start with a.mu held.
 func (a *App) startAnnouncer(ctx context.Context) {
-	an := &announcer{a: a, kick: make(chan struct{}, 1)}
+	an := &announcer{a: a, kick: make(chan struct{}, 1), every: make(chan time.Duration, 1)}
 	if a.ifEvents != nil {
 		an.remove = a.ifEvents.OnInterfaceEvent(func(ev rns.InterfaceEvent) {
 			a.events.Publish(Event{Kind: EventInterface, Interface: ev.Name, Sub: ev.Sub, State: ev.State.String()})
@@ -55,8 +56,29 @@ func (a *App) startAnnouncer(ctx context.Context) {
 	}
 	ctx, an.cancel = context.WithCancel(ctx)
 	an.wg.Add(1)
-	go an.loop(ctx, a.opts.AnnounceInterval)
+	a.settingsMu.Lock()
+	every := a.announceEvery
+	a.settingsMu.Unlock()
+	go an.loop(ctx, every)
 	a.ann = an
+}
+
+// setInterval makes the loop use a new interval from now on (0: off); the newest value wins.
+func (an *announcer) setInterval(d time.Duration) {
+	if an == nil {
+		return // not started: Start reads the interval
+	}
+	for {
+		select {
+		case an.every <- d:
+			return
+		default:
+		}
+		select {
+		case <-an.every: // replace a value the loop has not taken yet
+		default:
+		}
+	}
 }
 
 func (an *announcer) stop() {
@@ -83,15 +105,28 @@ func (an *announcer) loop(ctx context.Context, every time.Duration) {
 	defer an.wg.Done()
 	var tick <-chan time.Time
 	var t *time.Timer
-	if every > 0 {
-		t = time.NewTimer(jittered(every))
-		defer t.Stop()
-		tick = t.C
+	arm := func() {
+		if t != nil {
+			t.Stop()
+			t, tick = nil, nil
+		}
+		if every > 0 {
+			t = time.NewTimer(jittered(every))
+			tick = t.C
+		}
 	}
+	arm()
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case every = <-an.every:
+			arm()
 		case <-an.kick:
 			settle := time.NewTimer(announceSettle)
 			select {

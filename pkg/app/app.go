@@ -85,7 +85,10 @@ type App struct {
 	// ifEvents reports interfaces coming up (nil in tests without a node).
 	ifEvents InterfaceEvents
 	ann      *announcer
-	blocked  blocklist
+	// settingsMu guards applying the owner's settings; announceEvery is the interval in force.
+	settingsMu    sync.Mutex
+	announceEvery time.Duration
+	blocked       blocklist
 
 	mu      sync.Mutex
 	started bool
@@ -134,7 +137,8 @@ func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error
 	if err != nil {
 		return nil, fmt.Errorf("new app: %w", err)
 	}
-	a := &App{opts: opts, log: opts.Logger, st: st, tr: tr, events: NewBroker(), blobs: blobs, id: id}
+	a := &App{opts: opts, log: opts.Logger, st: st, tr: tr, events: NewBroker(), blobs: blobs, id: id,
+		announceEvery: opts.AnnounceInterval}
 	a.budget = newBudget(opts.Budget, opts.DataDir, st, opts.Logger.With("component", "budget"), opts.Clock)
 	ro := opts.Router
 	ro.AdmitResource = a.budget.admitResource
@@ -193,6 +197,12 @@ func (a *App) Start(ctx context.Context) error {
 		if err != nil {
 			a.log.Warn("stored lxmf peer not restored", "peer", p.Hash, "error", err)
 		}
+	}
+	a.settingsMu.Lock()
+	err = a.applySettingsLocked(ctx, nil)
+	a.settingsMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("start app: %w", err)
 	}
 	if err := a.r.Start(ctx); err != nil {
 		return fmt.Errorf("start app: %w", err)

@@ -42,6 +42,7 @@ func (s *Server) messagingRoutes() []route {
 	rs = append(rs, s.messageRoutes()...)
 	rs = append(rs, s.exportRoutes()...)
 	rs = append(rs, s.blockRoutes()...)
+	rs = append(rs, s.settingsRoutes()...)
 	return append(rs, s.attachmentRoutes()...)
 }
 

@@ -70,6 +70,17 @@ export interface Peer {
   stamp_cost?: number
 }
 
+/** The owner's node settings (GET/PATCH /api/v1/settings). */
+export interface NodeSettings {
+  display_name: string
+  announce_interval_minutes: number
+  stamp_cost: number
+}
+export interface NodeSettingsView extends NodeSettings {
+  /** The startup values (flags, environment or built-in) a reset goes back to. */
+  defaults: NodeSettings
+}
+
 /** One row of the conversation list: the peer, its newest message and how many are unread. */
 export interface Conversation {
   peer: string
@@ -354,6 +365,8 @@ export const api = {
   unblock: (id: string) => request<void>('DELETE', `/blocks/${seg(id)}`),
   /** isBlocked tells whether the identity behind an address is blocked (by any of its addresses). */
   isBlocked: async (id: string) => (await request<{ blocked: boolean }>('GET', `/blocks/${seg(id)}`)).blocked,
+  settings: () => request<NodeSettingsView>('GET', '/settings'),
+  updateSettings: (patch: Partial<NodeSettings>) => request<NodeSettingsView>('PATCH', '/settings', { body: patch }),
   /** conversations is one page of the conversation list, newest first; pass next_cursor for the next. */
   conversations: (cursor = '', limit = 100) =>
     request<{ items: Conversation[]; next_cursor: string | null }>(

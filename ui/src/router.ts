@@ -9,6 +9,7 @@ import InterfacesView from './views/InterfacesView.vue'
 import AboutView from './views/AboutView.vue'
 import PluginsView from './views/PluginsView.vue'
 import BackupsView from './views/BackupsView.vue'
+import SettingsView from './views/SettingsView.vue'
 import NotFoundView from './views/NotFoundView.vue'
 
 declare module 'vue-router' {
@@ -25,6 +26,7 @@ export const router = createRouter({
     { path: '/interfaces', component: InterfacesView, meta: { title: 'Interfaces' } },
     { path: '/plugins', component: PluginsView, meta: { title: 'Plugins' } },
     { path: '/backups', component: BackupsView, meta: { title: 'Backups' } },
+    { path: '/settings', component: SettingsView, meta: { title: 'Settings' } },
     { path: '/security', component: SecurityView, meta: { title: 'Security' } },
     { path: '/debug', component: DebugView, meta: { title: 'Debug' } },
     { path: '/about', component: AboutView, meta: { title: 'About' } },

@@ -165,8 +165,21 @@ try {
   const a = await open('A', positionals[0])
   const b = await open('B', positionals[1])
 
+  step = 'A names its node in Settings'
+  await a.page.getByRole('link', { name: 'Settings' }).click()
+  await a.page.getByTestId('settings-form').waitFor()
+  const aName = `Alice field ${randomBytes(2).toString('hex')}`
+  await a.page.getByTestId('settings-name').fill(aName)
+  await a.page.getByTestId('settings-save').click()
+  await a.page.getByTestId('settings-notice').waitFor()
+  await shot(a.page, 'twonode-0-a-settings-desktop')
+  await a.page.getByRole('link', { name: 'Messages' }).click()
+  await a.page.getByTestId('messages-live').waitFor()
+
   step = 'announce'
   await hear(a, b)
+  const named = b.page.locator(`[data-testid="peer-row"][data-address="${a.address}"]`)
+  await named.filter({ hasText: aName }).waitFor()
   await shot(b.page, 'twonode-1-b-list-desktop')
 
   step = 'A sends text, an image and a file'

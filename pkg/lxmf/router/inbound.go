@@ -49,8 +49,8 @@ func (r *Router) accept(m *lxmf.Message, method lxmf.Method, hops uint8) bool {
 			r.log.Debug("path request for lxmf source failed", "error", err)
 		}
 	}
-	if r.opts.StampCost > 0 {
-		if _, ok := m.ValidateStamp(r.opts.StampCost, nil); !ok {
+	if cost := r.StampCost(); cost > 0 {
+		if _, ok := m.ValidateStamp(cost, nil); !ok {
 			r.log.Info("dropping lxmf message with invalid stamp", "source", m.Source.String())
 			return false
 		}

@@ -184,6 +184,7 @@ type Router struct {
 	cancel      context.CancelFunc
 	loopDone    chan struct{}
 	displayName string
+	stampCost   int
 }
 
 // maxPendingPeers bounds announces waiting for the router loop.
@@ -212,6 +213,7 @@ func New(opts Options, tr *transport.Transport, q Queue, sink Sink) (*Router, er
 		linkUsed:    make(map[wire.Hash]time.Time),
 		linkWaiters: make(map[wire.Hash]map[wire.FullHash]Outbound),
 		displayName: opts.DisplayName,
+		stampCost:   opts.StampCost,
 	}
 	d, err := tr.Register(transport.DestinationConfig{
 		Identity: opts.Identity, App: lxmf.AppName, Aspects: []string{"delivery"},
@@ -251,9 +253,24 @@ func (r *Router) SetDisplayName(name string) {
 	r.mu.Unlock()
 }
 
+// StampCost returns the stamp cost inbound messages must meet (0: none).
+func (r *Router) StampCost() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stampCost
+}
+
+// SetStampCost changes the inbound stamp cost; it is announced with the next announce and required of
+// messages from then on.
+func (r *Router) SetStampCost(cost int) {
+	r.mu.Lock()
+	r.stampCost = cost
+	r.mu.Unlock()
+}
+
 func (r *Router) appData() []byte {
-	name := r.DisplayName()
-	return lxmf.DeliveryAppData{DisplayName: name, HasDisplayName: name != "", StampCost: r.opts.StampCost}.Pack()
+	name, cost := r.DisplayName(), r.StampCost()
+	return lxmf.DeliveryAppData{DisplayName: name, HasDisplayName: name != "", StampCost: cost}.Pack()
 }
 
 // Announce announces the delivery destination now.

@@ -1,0 +1,117 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/rns/identity"
+	"github.com/reticle-mesh/reticle/pkg/rns/transport"
+)
+
+// TestSettingsAppliedLiveAndKept: a bad patch changes nothing; a good one is announced at once (the
+// peer learns the new name and stamp cost without another announce from us), a message meeting the new
+// stamp cost still arrives, and the saved settings survive a restart and win over the startup values.
+func TestSettingsAppliedLiveAndKept(t *testing.T) {
+	n := newNet(t)
+	ctx := context.Background()
+	_ = n.a.app.Announce(ctx)
+	_ = n.b.app.Announce(ctx)
+	n.step(0)
+	alice := n.a.app.Identity(ctx).Address
+
+	got := n.a.app.GetSettings()
+	if got.DisplayName != "alice" || got.StampCost != 0 || got.Defaults.DisplayName != "alice" {
+		t.Fatalf("initial settings %+v", got)
+	}
+	for _, bad := range []SettingsPatch{
+		{DisplayName: ptr(strings.Repeat("x", MaxDisplayNameBytes+1))},
+		{DisplayName: ptr("evil\u202etxt")},
+		{DisplayName: ptr("Good name"), StampCost: ptr(MaxStampCost + 1)},
+		{StampCost: ptr(-1)},
+		{AnnounceIntervalMinutes: ptr(1)},
+		{AnnounceIntervalMinutes: ptr(-5)},
+		{AnnounceIntervalMinutes: ptr(8 * 24 * 60)},
+	} {
+		if _, err := n.a.app.UpdateSettings(ctx, bad); !errors.Is(err, ErrInvalidSetting) {
+			t.Errorf("patch %+v: %v, want ErrInvalidSetting", bad, err)
+		}
+	}
+	if now := n.a.app.GetSettings(); now.Settings != got.Settings {
+		t.Fatalf("a refused patch changed the settings: %+v", now)
+	}
+
+	n.clock.Advance(time.Minute) // an announce in the same second as the last one is not newer
+	v, err := n.a.app.UpdateSettings(ctx, SettingsPatch{DisplayName: ptr("  Alice's node "), StampCost: ptr(4), AnnounceIntervalMinutes: ptr(90)})
+	if err != nil || v.DisplayName != "Alice's node" || v.StampCost != 4 || v.AnnounceIntervalMinutes != 90 {
+		t.Fatalf("update: %+v, %v", v, err)
+	}
+	n.step(0)
+	page, err := n.b.app.ListPeers(ctx, PeerQuery{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen *PeerInfo
+	for i := range page.Items {
+		if page.Items[i].Address == alice {
+			seen = &page.Items[i]
+		}
+	}
+	if seen == nil || seen.DisplayName != "Alice's node" || seen.StampCost != 4 {
+		t.Fatalf("bob's view of alice after the settings change: %+v", seen)
+	}
+	m, err := n.b.app.Send(ctx, SendRequest{To: alice, Content: "stamped", Method: MethodOpportunistic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		n.step(time.Second)
+		if in, _ := n.a.app.listAll(ctx, n.b.app.Identity(ctx).Address); len(in) == 1 && in[0].ID == m.ID {
+			break
+		}
+	}
+	if in, _ := n.a.app.listAll(ctx, n.b.app.Identity(ctx).Address); len(in) != 1 {
+		t.Fatalf("a message with the new stamp cost did not arrive: %d stored", len(in))
+	}
+
+	// Restart alice's app on the same store with other startup values: the saved settings win; an
+	// empty name goes back to the startup name.
+	if err := n.a.app.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tid, _ := identity.Generate()
+	tr, err := transport.New(transport.Options{Identity: tid, Clock: n.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tr.Close() }()
+	a2, err := newApp(Options{DataDir: n.a.dir, DisplayName: "startup name", AnnounceInterval: 6 * time.Hour, Clock: n.clock}, n.a.st, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a2.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = a2.Close() }()
+	if s := a2.GetSettings(); s.DisplayName != "Alice's node" || s.StampCost != 4 || s.AnnounceIntervalMinutes != 90 ||
+		s.Defaults.DisplayName != "startup name" || s.Defaults.AnnounceIntervalMinutes != 360 {
+		t.Fatalf("after restart: %+v", s)
+	}
+	if s, err := a2.UpdateSettings(ctx, SettingsPatch{DisplayName: ptr(""), AnnounceIntervalMinutes: ptr(0)}); err != nil || s.DisplayName != "startup name" || s.AnnounceIntervalMinutes != 0 {
+		t.Fatalf("reset name, interval off: %+v, %v", s, err)
+	}
+}
+
+// TestAnnouncerIntervalChange: a new interval reaches a running loop, the newest value winning.
+func TestAnnouncerIntervalChange(t *testing.T) {
+	an := &announcer{every: make(chan time.Duration, 1)}
+	an.setInterval(time.Hour)
+	an.setInterval(2 * time.Hour) // replaces the value not yet taken
+	if got := <-an.every; got != 2*time.Hour {
+		t.Fatalf("loop got %v, want the newest 2h", got)
+	}
+	var nilAnn *announcer
+	nilAnn.setInterval(time.Hour) // before Start: a no-op, not a panic
+}
