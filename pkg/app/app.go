@@ -278,3 +278,15 @@ func (a *App) Announce(context.Context) error {
 
 // Storage reports the storage budget, free space and refusal counters.
 func (a *App) Storage(ctx context.Context) StorageInfo { return a.budget.info(ctx) }
+
+// ExportIdentity returns the LXMF identity's private key in the reference's 64-byte key file format
+// (X25519 then Ed25519 private key), the file `rnid` and the Python apps read. The caller has
+// re-checked the owner's password.
+func (a *App) ExportIdentity() ([]byte, error) {
+	k, err := a.id.PrivateKey()
+	if err != nil {
+		return nil, fmt.Errorf("export identity: %w", err)
+	}
+	a.log.Warn("identity private key exported", "identity", a.id.Hash().String())
+	return k, nil
+}

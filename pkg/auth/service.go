@@ -252,6 +252,33 @@ func (s *Service) Login(ctx context.Context, cl Client, password string) (*NewSe
 	return s.admit(ctx, cl, now)
 }
 
+// ConfirmPassword checks the owner password again before a dangerous action (exporting the identity's
+// private keys). It counts against the same per-client limits and lockout as a login, and every attempt
+// is recorded.
+func (s *Service) ConfirmPassword(ctx context.Context, cl Client, password string) error {
+	now := s.now().UTC()
+	if le := s.lim.check(now, cl); le != nil {
+		s.record(ctx, cl, now, le.Reason)
+		return le
+	}
+	owner, err := s.st.GetOwner(ctx)
+	if err != nil {
+		s.record(ctx, cl, now, OutcomeError)
+		return fmt.Errorf("confirm password: %w", err)
+	}
+	ok, err := s.verify(ctx, password, owner.PasswordHash)
+	if err != nil {
+		s.record(ctx, cl, now, OutcomeError)
+		return fmt.Errorf("confirm password: %w", err)
+	}
+	if !ok {
+		s.fail(ctx, cl, now, OutcomeFailure)
+		return ErrBadCredentials
+	}
+	s.record(ctx, cl, now, OutcomeSuccess)
+	return nil
+}
+
 // ChangePassword replaces the owner password after checking the current one, and ends every other
 // session. p is the caller's principal; its session stays open.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, cl Client, current, next string) error {

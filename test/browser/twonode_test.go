@@ -2,13 +2,18 @@ package browser
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/hex"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/rns/identity"
 )
 
 // TestBrowserTwoNodes runs ui/tests/twonode.mjs against two real nodes joined by a loopback TCP
@@ -66,12 +71,36 @@ func TestBrowserTwoNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshots in %s", shots)
+	exported := filepath.Join(dir, "exported.key")
 	run := exec.CommandContext(ctx, node, filepath.Join(root, "ui/tests/twonode.mjs"), baseA, baseB,
-		"--password-file", pwFile, "--screenshot-dir", shots)
+		"--password-file", pwFile, "--screenshot-dir", shots, "--export-to", exported)
 	run.Env = append(os.Environ(), "CHROMIUM="+chromium)
 	out, err := run.CombinedOutput()
 	t.Logf("twonode output:\n%s", out)
 	if err != nil {
 		t.Fatalf("two-node browser test failed: %v\nnode A log:\n%s\nnode B log:\n%s", err, logA.String(), logB.String())
+	}
+	// B's QR code, as the screenshot shows it, scans to lxma://ADDRESS:PUBLICKEY with B's key.
+	if zbar, err := exec.LookPath("zbarimg"); err != nil {
+		if os.Getenv("RETICLE_REQUIRE_EXTERNAL") == "1" {
+			t.Fatal("zbarimg not installed (apt-get install zbar-tools): the QR code cannot be scanned")
+		}
+		t.Log("zbarimg not installed: the QR code was not scanned")
+	} else {
+		out, err := exec.CommandContext(ctx, zbar, "--raw", "-q", filepath.Join(shots, "twonode-1b-b-qr-phone.png")).Output()
+		idB, err2 := identity.Load(filepath.Join(dir, "Bob", "identities", "lxmf"))
+		if err != nil || err2 != nil {
+			t.Fatalf("scan the QR code: %v; load B's identity: %v", err, err2)
+		}
+		text := strings.TrimSpace(string(out))
+		if !strings.HasPrefix(text, "lxma://") || !strings.HasSuffix(text, ":"+hex.EncodeToString(idB.PublicKey())) {
+			t.Fatalf("B's QR code scans to %q, want lxma://ADDRESS:%x", text, idB.PublicKey())
+		}
+	}
+	// The identity A's owner downloaded is A's key file byte for byte.
+	got, err1 := os.ReadFile(exported)
+	want, err2 := os.ReadFile(filepath.Join(dir, "Alice", "identities", "lxmf"))
+	if err1 != nil || err2 != nil || len(got) != 64 || !bytes.Equal(got, want) {
+		t.Fatalf("exported identity: %d bytes (%v), identity file (%v), equal %v", len(got), err1, err2, bytes.Equal(got, want))
 	}
 }

@@ -59,6 +59,9 @@ export interface CreatedToken {
 export interface Identity {
   address: string
   display_name: string
+  identity_hash?: string
+  /** 64-byte public key (X25519 then Ed25519), hex. */
+  public_key?: string
 }
 
 /** An LXMF peer learned from a delivery announce. */
