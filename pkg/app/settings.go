@@ -18,9 +18,9 @@ var ErrInvalidSetting = errors.New("invalid setting")
 // Limits of the owner's settings.
 const (
 	MaxDisplayNameBytes = 128
-	// MinAnnounceInterval keeps a node from flooding the mesh with its announces (the reference rate
-	// limits announces per destination anyway); 0 turns the interval off.
-	MinAnnounceInterval = 5 * time.Minute
+	// MinAnnounceInterval and MaxAnnounceInterval are the bounds --announce-interval has too; 0 turns
+	// the interval off.
+	MinAnnounceInterval = time.Minute
 	MaxAnnounceInterval = 7 * 24 * time.Hour
 	// MaxStampCost bounds the proof of work the node asks of senders; above it most phones and
 	// Raspberry Pis would take minutes per message.

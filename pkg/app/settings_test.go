@@ -31,7 +31,6 @@ func TestSettingsAppliedLiveAndKept(t *testing.T) {
 		{DisplayName: ptr("evil\u202etxt")},
 		{DisplayName: ptr("Good name"), StampCost: ptr(MaxStampCost + 1)},
 		{StampCost: ptr(-1)},
-		{AnnounceIntervalMinutes: ptr(1)},
 		{AnnounceIntervalMinutes: ptr(-5)},
 		{AnnounceIntervalMinutes: ptr(8 * 24 * 60)},
 	} {
