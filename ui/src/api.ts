@@ -71,6 +71,8 @@ export interface Peer {
   last_seen: string
   hops: number
   stamp_cost?: number
+  /** Announced aspects seen for this identity: lxmf.delivery, lxmf.propagation, nomadnetwork.node. */
+  aspects?: string[]
 }
 
 /** The owner's node settings (GET/PATCH /api/v1/settings). */

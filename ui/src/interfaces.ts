@@ -51,6 +51,13 @@ export const meshApi = {
   update: (id: string, body: InterfaceRequest) => request<MeshInterface>('PATCH', `/interfaces/${seg(id)}`, { body }),
   remove: (id: string) => request<void>('DELETE', `/interfaces/${seg(id)}`),
   paths: async () => (await request<{ items: MeshPath[] }>('GET', '/paths?limit=500')).items,
+  /** pathsPage is one page of known paths (fewest hops first) and whether more exist. */
+  pathsPage: async () => {
+    const p = await request<{ items: MeshPath[]; next_cursor: string | null }>('GET', '/paths?limit=500')
+    return { items: p.items, more: !!p.next_cursor }
+  },
+  requestPath: (dest: string) => request<void>('POST', `/paths/${seg(dest)}`),
+  dropPath: (dest: string) => request<void>('DELETE', `/paths/${seg(dest)}`),
 }
 
 /** uriFor builds an --interface URI from the small form's choices. */

@@ -10,6 +10,7 @@ import AboutView from './views/AboutView.vue'
 import PluginsView from './views/PluginsView.vue'
 import BackupsView from './views/BackupsView.vue'
 import SettingsView from './views/SettingsView.vue'
+import NetworkView from './views/NetworkView.vue'
 import NotFoundView from './views/NotFoundView.vue'
 
 declare module 'vue-router' {
@@ -24,6 +25,7 @@ export const router = createRouter({
     { path: '/', redirect: '/messages' },
     { path: '/messages', component: MessagesView, meta: { title: 'Messages' } },
     { path: '/interfaces', component: InterfacesView, meta: { title: 'Interfaces' } },
+    { path: '/network', component: NetworkView, meta: { title: 'Network' } },
     { path: '/plugins', component: PluginsView, meta: { title: 'Plugins' } },
     { path: '/backups', component: BackupsView, meta: { title: 'Backups' } },
     { path: '/settings', component: SettingsView, meta: { title: 'Settings' } },

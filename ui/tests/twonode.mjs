@@ -288,6 +288,21 @@ try {
   await a.page.getByTestId('blocked').waitFor()
   await shot(a.page, 'twonode-8-a-blocked-desktop')
 
+  step = 'A sees B in the network view'
+  await a.page.getByRole('link', { name: 'Network' }).click()
+  const dot = a.page.locator(`[data-testid="network-dot"][data-destination="${b.address}"]`)
+  await dot.waitFor()
+  await dot.locator('circle').click()
+  const shown = ((await a.page.getByTestId('network-detail-destination').textContent()) ?? '').trim()
+  if (shown !== b.address) problem(`the network detail shows ${shown}, not B's address`)
+  if (!((await a.page.getByTestId('network-detail').textContent()) ?? '').includes('1 hop')) problem('the network detail does not say 1 hop')
+  await a.page.getByTestId('network-open').waitFor()
+  await shot(a.page, 'twonode-9-a-network-desktop')
+  await shot(a.page, 'twonode-10-a-network-phone', PHONE)
+  await a.page.setViewportSize(DESKTOP)
+  await a.page.getByTestId('network-open').click()
+  await a.page.locator(`[data-testid="conversation"][data-peer="${b.address}"]`).waitFor()
+
   for (const n of [a, b]) {
     const v = await n.page.evaluate(() => window.__cspViolations ?? [])
     for (const x of v) problem(`${n.label} CSP violation: ${x}`)
