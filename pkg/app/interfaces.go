@@ -360,6 +360,9 @@ func (n *Network) info(s iface.Spec, now time.Time) InterfaceInfo {
 	}
 	st := i.Stats()
 	info.State, info.Clients, info.Since = st.State, st.Clients, st.Since
+	if info.LastError == "" && st.LastError != "" && st.State != "up" {
+		info.LastError = oneLine(errors.New(st.LastError))
+	}
 	info.BytesIn, info.BytesOut, info.PacketsIn, info.PacketsOut = st.BytesIn, st.BytesOut, st.PacketsIn, st.PacketsOut
 	if a := n.node.ListenAddr(s.Name); a != nil {
 		info.Peer = a.String()

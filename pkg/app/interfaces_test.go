@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reticle-mesh/reticle/pkg/rns"
 )
@@ -129,6 +130,37 @@ func TestNetworkInterfacesLive(t *testing.T) {
 		}
 		if _, ok := node.Interface("lan2"); !ok {
 			t.Fatal("interface gone after a failed change")
+		}
+	})
+	t.Run("a client that cannot connect says why", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed := ln.Addr().String()
+		_ = ln.Close()
+		c, err := nw.CreateInterface(ctx, InterfaceRequest{URI: ptr("tcp-client://" + closed), Name: ptr("nowhere")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got InterfaceInfo
+		for range 500 {
+			list, _ := nw.ListInterfaces(ctx)
+			for _, i := range list {
+				if i.ID == c.ID {
+					got = i
+				}
+			}
+			if got.LastError != "" {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got.State == "up" || !strings.Contains(got.LastError, "refused") || strings.Contains(got.LastError, "\n") {
+			t.Fatalf("unreachable client %+v", got)
+		}
+		if err := nw.DeleteInterface(ctx, c.ID); err != nil {
+			t.Fatal(err)
 		}
 	})
 	t.Run("delete", func(t *testing.T) {

@@ -96,6 +96,8 @@ type Stats struct {
 	Reconnects uint64    `json:"reconnects"`
 	Clients    int       `json:"clients"`
 	Since      time.Time `json:"since"`
+	// LastError is why the interface last failed to connect or lost its connection ("" once it is up).
+	LastError string `json:"last_error,omitempty"`
 }
 
 // counters is the shared atomic counter block of all interfaces here.
@@ -106,6 +108,17 @@ type counters struct {
 	reconnects            atomic.Uint64
 	state                 atomic.Int32
 	since                 atomic.Int64
+	lastErr               atomic.Pointer[string]
+}
+
+// setError records why the interface is not up (nil: it is up again).
+func (c *counters) setError(err error) {
+	if err == nil {
+		c.lastErr.Store(nil)
+		return
+	}
+	msg := err.Error()
+	c.lastErr.Store(&msg)
 }
 
 func (c *counters) setState(s State, now time.Time) {
@@ -129,6 +142,9 @@ func (c *counters) snapshot(name, kind string) Stats {
 	}
 	if ns := c.since.Load(); ns != 0 {
 		st.Since = time.Unix(0, ns).UTC()
+	}
+	if e := c.lastErr.Load(); e != nil {
+		st.LastError = *e
 	}
 	return st
 }

@@ -16,6 +16,8 @@ type TCPClient struct {
 	name, addr string
 	opts       Options
 	ctr        counters
+	// dial connects; tests replace it to hold a dial open without leaving loopback.
+	dial func(ctx context.Context, addr string) (net.Conn, error)
 
 	mu      sync.Mutex
 	sess    *session
@@ -37,7 +39,9 @@ func NewTCPClient(name, addr string, opts Options) (*TCPClient, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, fmt.Errorf("tcp client %s: %w", name, err)
 	}
-	return &TCPClient{name: name, addr: addr, opts: o}, nil
+	d := net.Dialer{Timeout: o.DialTimeout}
+	dial := func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+	return &TCPClient{name: name, addr: addr, opts: o, dial: dial}, nil
 }
 
 // Name implements Interface.
@@ -120,19 +124,19 @@ func (c *TCPClient) Send(frame []byte) error {
 
 func (c *TCPClient) loop(ctx context.Context) {
 	backoff := c.opts.MinBackoff
-	d := net.Dialer{Timeout: c.opts.DialTimeout}
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			c.ctr.reconnects.Add(1)
 		}
 		c.ctr.setState(StateConnecting, time.Now())
-		conn, err := d.DialContext(ctx, "tcp", c.addr)
+		conn, err := c.dial(ctx, c.addr)
 		if err == nil {
 			backoff = c.opts.MinBackoff
 			s := newSession(conn, &c.opts, c, &c.ctr)
 			c.mu.Lock()
 			c.sess = s
 			c.mu.Unlock()
+			c.ctr.setError(nil)
 			c.ctr.setState(StateUp, time.Now())
 			c.opts.Logger.Info("tcp client connected", "interface", c.name, "address", c.addr)
 			err = s.run(ctx)
@@ -143,6 +147,10 @@ func (c *TCPClient) loop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		if err == nil {
+			err = errors.New("connection closed by the other side")
+		}
+		c.ctr.setError(err)
 		c.opts.Logger.Warn("tcp client disconnected, retrying", "interface", c.name, "address", c.addr, "error", err, "retry_in", backoff)
 		c.ctr.setState(StateConnecting, time.Now())
 		t := time.NewTimer(backoff)

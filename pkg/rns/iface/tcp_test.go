@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -201,15 +202,23 @@ func TestTCPServerCountsMalformed(t *testing.T) {
 }
 
 func TestCloseCancelsPendingDial(t *testing.T) {
-	// A non-routable address keeps the dial pending; Close must not wait for
+	// The dial is held open until its context ends (a stand-in for a SYN that
+	// is never answered, without leaving loopback); Close must not wait for
 	// the dial timeout.
-	cli, err := NewTCPClient("cli", "10.255.255.1:4242", Options{Handler: newRecorder(), DialTimeout: time.Minute})
+	cli, err := NewTCPClient("cli", "127.0.0.1:9", Options{Handler: newRecorder(), DialTimeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
+	}
+	dialing := make(chan struct{})
+	cli.dial = func(ctx context.Context, _ string) (net.Conn, error) {
+		close(dialing)
+		<-ctx.Done()
+		return nil, ctx.Err()
 	}
 	if err := cli.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	<-dialing
 	done := make(chan struct{})
 	go func() { _ = cli.Close(); close(done) }()
 	select {
@@ -217,4 +226,34 @@ func TestCloseCancelsPendingDial(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close blocked on a pending dial")
 	}
+}
+
+func TestTCPClientReportsLastError(t *testing.T) {
+	// A closed loopback port: every dial is refused, and the stats say so.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	cli, err := NewTCPClient("cli", addr, Options{Handler: newRecorder(), MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	waitFor(t, "a refused dial", func() bool { return strings.Contains(cli.Stats().LastError, "refused") })
+
+	// Once connected the error is gone; when the server goes away it names that.
+	srvRec := newRecorder()
+	srv := startServer(t, addr, srvRec)
+	srvRec.next(t, "attach")
+	waitFor(t, "client up", func() bool { return cli.State() == StateUp })
+	if e := cli.Stats().LastError; e != "" {
+		t.Fatalf("last error while up: %q", e)
+	}
+	_ = srv.Close()
+	waitFor(t, "an error after the server closed", func() bool { return cli.Stats().LastError != "" })
 }
