@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reticle-mesh/reticle/pkg/lxmf/router"
@@ -60,6 +61,13 @@ type Options struct {
 	// Budget bounds the bytes inbound messages may take (budget.go); the
 	// low-disk watermark and reserve file need DataDir.
 	Budget BudgetOptions
+	// StrangerAttachments is what happens to the files, images and audio of a message from an address
+	// that is not a contact: StrangerAttachmentsHold (the default, "") keeps the message and drops the
+	// bytes, StrangerAttachmentsAllow stores them. The owner's saved setting wins.
+	StrangerAttachments string
+	// RefuseStrangers drops every message from an address that is not a contact, before storage and
+	// unproven, like a blocked sender's. The owner's saved setting wins.
+	RefuseStrangers bool
 	// Logger defaults to a discarding logger.
 	Logger *slog.Logger
 	// Clock defaults to the system clock.
@@ -89,6 +97,11 @@ type App struct {
 	settingsMu    sync.Mutex
 	announceEvery time.Duration
 	blocked       blocklist
+	contacts      contactBook
+	// holdStrangerFiles and refuseStrangers are the stranger settings in force (set under settingsMu,
+	// read on every inbound message).
+	holdStrangerFiles atomic.Bool
+	refuseStrangers   atomic.Bool
 
 	mu      sync.Mutex
 	started bool
@@ -139,7 +152,13 @@ func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error
 	}
 	a := &App{opts: opts, log: opts.Logger, st: st, tr: tr, events: NewBroker(), blobs: blobs, id: id,
 		announceEvery: opts.AnnounceInterval}
-	a.budget = newBudget(opts.Budget, opts.DataDir, st, opts.Logger.With("component", "budget"), opts.Clock)
+	a.holdStrangerFiles.Store(opts.StrangerAttachments != StrangerAttachmentsAllow)
+	a.refuseStrangers.Store(opts.RefuseStrangers)
+	bo := opts.Budget
+	if bo.IsContact == nil {
+		bo.IsContact = a.contacts.isContact
+	}
+	a.budget = newBudget(bo, opts.DataDir, st, opts.Logger.With("component", "budget"), opts.Clock)
 	ro := opts.Router
 	ro.AdmitResource = a.budget.admitResource
 	ro.Progress = newProgress(a.events).report
@@ -180,6 +199,9 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("start app: %w", err)
 	}
 	if err := a.blocked.load(ctx, a.st); err != nil {
+		return fmt.Errorf("start app: %w", err)
+	}
+	if err := a.contacts.load(ctx, a.st); err != nil {
 		return fmt.Errorf("start app: %w", err)
 	}
 	if err := a.budget.start(ctx); err != nil {

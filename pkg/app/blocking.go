@@ -14,6 +14,10 @@ import (
 // ErrBlocked means the sender is blocked: its message is dropped before storage and not proven.
 var ErrBlocked = errors.New("sender is blocked")
 
+// ErrStranger means the sender is not a contact and the owner refuses strangers: the message is dropped
+// before storage and not proven.
+var ErrStranger = errors.New("sender is not a contact and strangers are refused")
+
 // ErrUnknownIdentity means an address whose identity is not known yet (it never announced), so it
 // cannot be blocked by identity.
 var ErrUnknownIdentity = errors.New("the identity behind this address is not known yet (no announce heard)")

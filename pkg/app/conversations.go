@@ -21,11 +21,15 @@ type LastMessage struct {
 
 // Conversation is one peer's conversation as the list shows it.
 type Conversation struct {
-	Peer        string      `json:"peer"`
-	DisplayName string      `json:"display_name"`
-	Last        LastMessage `json:"last"`
-	Unread      int         `json:"unread"`
-	UpdatedAt   time.Time   `json:"updated_at"`
+	Peer string `json:"peer"`
+	// DisplayName is the owner's contact name when set, else the announced name.
+	DisplayName   string      `json:"display_name"`
+	AnnouncedName string      `json:"announced_name"`
+	Contact       bool        `json:"contact"`
+	Favourite     bool        `json:"favourite"`
+	Last          LastMessage `json:"last"`
+	Unread        int         `json:"unread"`
+	UpdatedAt     time.Time   `json:"updated_at"`
 }
 
 // ConversationPage is a page of conversations, newest first; NextCursor is nil on the last page.
@@ -64,8 +68,10 @@ func (a *App) ListConversations(ctx context.Context, q ConversationQuery) (Conve
 	}
 	page := ConversationPage{Items: make([]Conversation, len(rows))}
 	for i, r := range rows {
+		name, c, isContact := a.contacts.name(r.Peer, r.DisplayName)
 		page.Items[i] = Conversation{
-			Peer: r.Peer, DisplayName: cleanText(r.DisplayName), Unread: r.Unread, UpdatedAt: r.UpdatedAt,
+			Peer: r.Peer, DisplayName: name, AnnouncedName: cleanText(r.DisplayName), Contact: isContact, Favourite: c.Favourite,
+			Unread: r.Unread, UpdatedAt: r.UpdatedAt,
 			Last: LastMessage{ID: r.MessageID, Direction: r.Direction, Preview: preview(cleanText(string(r.Content))),
 				Timestamp: lxmfTime(r.Timestamp), State: r.State},
 		}

@@ -83,9 +83,39 @@ type RawField struct {
 
 // meta is the JSON the messages.meta column keeps.
 type meta struct {
-	Quote     string     `json:"quote,omitempty"`
-	RawFields []RawField `json:"raw_fields,omitempty"`
-	RawMore   int        `json:"raw_more,omitempty"`
+	Quote     string           `json:"quote,omitempty"`
+	RawFields []RawField       `json:"raw_fields,omitempty"`
+	RawMore   int              `json:"raw_more,omitempty"`
+	Held      []HeldAttachment `json:"held,omitempty"`
+}
+
+// HeldStranger is why an attachment was held back: it came from an address that is not a contact.
+const HeldStranger = "stranger"
+
+// HeldAttachment is an attachment whose bytes were not stored; the message says what it was.
+type HeldAttachment struct {
+	Kind   string `json:"kind"` // file, image or audio
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	Reason string `json:"reason"` // stranger
+}
+
+// hold drops the attachment bytes, keeping what they were in the row's meta; false when there were none.
+func (d *decomposed) hold(reason string) bool {
+	if len(d.blobs) == 0 {
+		return false
+	}
+	var m meta
+	if d.update.Meta != "" {
+		_ = json.Unmarshal([]byte(d.update.Meta), &m)
+	}
+	for _, b := range d.blobs {
+		m.Held = append(m.Held, HeldAttachment{Kind: b.att.Kind, Name: b.att.Name, Size: b.att.Size, Reason: reason})
+	}
+	d.blobs = nil
+	b, _ := json.Marshal(m)
+	d.update.Meta = string(b)
+	return true
 }
 
 // blob is one attachment's bytes before they are stored.

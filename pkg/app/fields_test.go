@@ -34,6 +34,9 @@ func TestInboundFields(t *testing.T) {
 	f.Set(0x99, msgpack.Str("mystery"))
 	f.Set(lxmf.FieldImage+100, msgpack.Array(msgpack.Int(1))) // unknown, kept raw
 	m := &lxmf.Message{ID: wire.FullHash{1}, Destination: a.r.Hash(), Source: src, Content: []byte("**hi**"), Fields: f, Timestamp: 1.7e9}
+	if _, _, err := a.PutContact(ctx, src.String(), ContactPatch{}); err != nil { // a contact's attachments are stored
+		t.Fatal(err)
+	}
 	if err := (sink{a}).Deliver(ctx, router.Inbound{Message: m, ReceivedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}

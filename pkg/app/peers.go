@@ -15,12 +15,16 @@ import (
 
 // PeerInfo is an LXMF peer as the UI and API show it.
 type PeerInfo struct {
-	Address     string    `json:"address"`
-	DisplayName string    `json:"display_name"`
-	Aspects     []string  `json:"aspects"` // announced aspects seen: lxmf.delivery
-	LastSeen    time.Time `json:"last_seen"`
-	Hops        int       `json:"hops"`
-	StampCost   int       `json:"stamp_cost"`
+	Address string `json:"address"`
+	// DisplayName is the name to show: the owner's contact name when set, else the announced name.
+	DisplayName   string    `json:"display_name"`
+	AnnouncedName string    `json:"announced_name"`
+	Contact       bool      `json:"contact"`
+	Favourite     bool      `json:"favourite"`
+	Aspects       []string  `json:"aspects"` // announced aspects seen: lxmf.delivery
+	LastSeen      time.Time `json:"last_seen"`
+	Hops          int       `json:"hops"`
+	StampCost     int       `json:"stamp_cost"`
 }
 
 // PeerPage is a page of peers, most recently seen first; NextCursor is nil on the last page.
@@ -56,7 +60,7 @@ func (a *App) ListPeers(ctx context.Context, q PeerQuery) (PeerPage, error) {
 	}
 	page := PeerPage{Items: make([]PeerInfo, len(rows))}
 	for i, p := range rows {
-		page.Items[i] = peerView(p)
+		page.Items[i] = a.peerView(p)
 	}
 	if next != nil {
 		c := base64.RawURLEncoding.EncodeToString([]byte(next.LastSeen.UTC().Format(time.RFC3339Nano) + " " + next.Hash))
@@ -82,8 +86,11 @@ func parsePeerCursor(s string) (*store.PeerCursor, error) {
 	return &store.PeerCursor{LastSeen: t, Hash: hash}, nil
 }
 
-func peerView(p store.Peer) PeerInfo {
-	return PeerInfo{Address: p.Hash, DisplayName: cleanText(p.DisplayName), Aspects: []string{"lxmf.delivery"},
+// peerView is a peer as the API shows it, under its contact name when it has one.
+func (a *App) peerView(p store.Peer) PeerInfo {
+	name, c, isContact := a.contacts.name(p.Hash, p.DisplayName)
+	return PeerInfo{Address: p.Hash, DisplayName: name, AnnouncedName: cleanText(p.DisplayName),
+		Contact: isContact, Favourite: c.Favourite, Aspects: []string{"lxmf.delivery"},
 		LastSeen: p.LastSeen, Hops: p.Hops, StampCost: p.StampCost}
 }
 

@@ -84,6 +84,11 @@ func (s sink) Deliver(ctx context.Context, in router.Inbound) error {
 	if in.Message != nil && s.a.blocked.blockedAddress(in.Message.Source.String()) {
 		return ErrBlocked
 	}
+	contact := in.Message != nil && s.a.contacts.has(in.Message.Source.String())
+	if in.Message != nil && !contact && s.a.refuseStrangers.Load() {
+		s.a.log.Debug("message from a stranger refused", "peer", in.Message.Source.String())
+		return ErrStranger
+	}
 	if err := s.a.budget.admitInbound(ctx, in); err != nil {
 		return err
 	}
@@ -98,8 +103,15 @@ func (s sink) Deliver(ctx context.Context, in router.Inbound) error {
 		CreatedAt: in.ReceivedAt.UTC(),
 	}
 	d := decompose(m.Fields)
+	held := !contact && s.a.holdStrangerFiles.Load() && d.hold(HeldStranger)
 	if s.a.blobs == nil && len(m.Fields) > 0 {
 		row.Fields = m.Fields.Value().Encode()
+		if held {
+			row.Fields = d.update.Fields
+		}
+	}
+	if held {
+		s.a.log.Info("attachments from a stranger not stored", "peer", row.Peer, "message_id", row.MessageID)
 	}
 	inserted, err := s.a.storeMessage(ctx, row, d)
 	if err != nil {
@@ -132,7 +144,7 @@ func (s sink) PeerAnnounced(ctx context.Context, p router.Peer) error {
 	if err := s.a.st.UpsertPeer(ctx, row); err != nil {
 		return err
 	}
-	v := peerView(*row)
+	v := s.a.peerView(*row)
 	s.a.events.Publish(Event{Kind: EventPeer, Peer: v.Address, PeerInfo: &v})
 	return nil
 }

@@ -31,6 +31,15 @@ const (
 	settingDisplayName      = "app.display_name"
 	settingAnnounceInterval = "app.announce_interval_s"
 	settingStampCost        = "app.stamp_cost"
+	settingStrangerFiles    = "app.stranger_attachments"
+	settingRefuseStrangers  = "app.refuse_strangers"
+)
+
+// The stranger_attachments values: a non-contact's attachments are dropped (the message is kept and
+// says what was held back) or stored.
+const (
+	StrangerAttachmentsHold  = "hold"
+	StrangerAttachmentsAllow = "allow"
 )
 
 // Settings are the owner's node settings, saved in the store and applied at once. A saved value wins
@@ -43,6 +52,10 @@ type Settings struct {
 	AnnounceIntervalMinutes int `json:"announce_interval_minutes"`
 	// StampCost is the proof of work inbound messages must carry (0: none); announced to senders.
 	StampCost int `json:"stamp_cost"`
+	// StrangerAttachments is "hold" (attachments from non-contacts are not stored) or "allow".
+	StrangerAttachments string `json:"stranger_attachments"`
+	// RefuseStrangers drops every message from a non-contact, unproven.
+	RefuseStrangers bool `json:"refuse_strangers"`
 }
 
 // SettingsPatch changes the settings that are set; DisplayName "" goes back to the startup name.
@@ -50,6 +63,8 @@ type SettingsPatch struct {
 	DisplayName             *string `json:"display_name"`
 	AnnounceIntervalMinutes *int    `json:"announce_interval_minutes"`
 	StampCost               *int    `json:"stamp_cost"`
+	StrangerAttachments     *string `json:"stranger_attachments"`
+	RefuseStrangers         *bool   `json:"refuse_strangers"`
 }
 
 // SettingsView is the current settings and the startup values a reset goes back to.
@@ -63,7 +78,16 @@ func (a *App) startupSettings() Settings {
 		DisplayName:             a.opts.DisplayName,
 		AnnounceIntervalMinutes: int(a.opts.AnnounceInterval / time.Minute),
 		StampCost:               a.opts.StampCost,
+		StrangerAttachments:     strangerFiles(a.opts.StrangerAttachments != StrangerAttachmentsAllow),
+		RefuseStrangers:         a.opts.RefuseStrangers,
 	}
+}
+
+func strangerFiles(hold bool) string {
+	if hold {
+		return StrangerAttachmentsHold
+	}
+	return StrangerAttachmentsAllow
 }
 
 // GetSettings returns the settings in force.
@@ -74,6 +98,8 @@ func (a *App) GetSettings() SettingsView {
 		DisplayName:             a.r.DisplayName(),
 		AnnounceIntervalMinutes: int(a.announceEvery / time.Minute),
 		StampCost:               a.r.StampCost(),
+		StrangerAttachments:     strangerFiles(a.holdStrangerFiles.Load()),
+		RefuseStrangers:         a.refuseStrangers.Load(),
 	}, Defaults: a.startupSettings()}
 }
 
@@ -105,6 +131,15 @@ func (p SettingsPatch) validate() (map[string]string, error) {
 			return nil, fmt.Errorf("%w: stamp_cost must be 0 (none) to %d", ErrInvalidSetting, MaxStampCost)
 		}
 		out[settingStampCost] = strconv.Itoa(*v)
+	}
+	if v := p.StrangerAttachments; v != nil {
+		if *v != StrangerAttachmentsHold && *v != StrangerAttachmentsAllow {
+			return nil, fmt.Errorf("%w: stranger_attachments must be %q or %q", ErrInvalidSetting, StrangerAttachmentsHold, StrangerAttachmentsAllow)
+		}
+		out[settingStrangerFiles] = *v
+	}
+	if v := p.RefuseStrangers; v != nil {
+		out[settingRefuseStrangers] = strconv.FormatBool(*v)
 	}
 	return out, nil
 }
@@ -164,6 +199,20 @@ func (a *App) applySettingsLocked(ctx context.Context, ann *announcer) error {
 		}
 	}
 	a.r.SetStampCost(cost)
+	hold := a.opts.StrangerAttachments != StrangerAttachmentsAllow
+	if v, err := a.savedSetting(ctx, settingStrangerFiles); err != nil {
+		return err
+	} else if v != "" {
+		hold = v != StrangerAttachmentsAllow
+	}
+	a.holdStrangerFiles.Store(hold)
+	refuse := a.opts.RefuseStrangers
+	if v, err := a.savedSetting(ctx, settingRefuseStrangers); err != nil {
+		return err
+	} else if v != "" {
+		refuse = v == "true"
+	}
+	a.refuseStrangers.Store(refuse)
 	every := a.opts.AnnounceInterval
 	if v, err := a.savedSetting(ctx, settingAnnounceInterval); err != nil {
 		return err

@@ -87,6 +87,8 @@ type Message struct {
 	Reaction         *ReactionRef     `json:"reaction,omitempty"` // set when this message is a reaction
 	Reactions        []Reaction       `json:"reactions"`
 	RawFields        []RawField       `json:"raw_fields"`
+	// HeldAttachments lists attachments whose bytes were not stored (from a stranger).
+	HeldAttachments []HeldAttachment `json:"held_attachments"`
 }
 
 // MessagePage is one page of a thread (or of all messages), oldest first.
@@ -114,6 +116,7 @@ func headView(r store.MessageHead) Message {
 		Timestamp: lxmfTime(r.Timestamp), State: r.State, Method: r.Method, Attempts: r.Attempts,
 		Error: r.Error, Verified: r.Verified, CreatedAt: r.CreatedAt, Read: r.Read || r.Direction == store.DirectionOut,
 		Renderer: r.Renderer, Attachments: []AttachmentInfo{}, Reactions: []Reaction{}, RawFields: []RawField{},
+		HeldAttachments: []HeldAttachment{},
 	}
 	if r.ContentLen <= store.InlineContentMax {
 		v.Content = content
@@ -133,6 +136,9 @@ func headView(r store.MessageHead) Message {
 			v.ReplyQuote = m.Quote
 			if m.RawFields != nil {
 				v.RawFields = m.RawFields
+			}
+			if m.Held != nil {
+				v.HeldAttachments = m.Held
 			}
 		}
 	}

@@ -13,5 +13,6 @@ func migrations() []migration {
 		m0007Conversations(),
 		m0008Plugins(),
 		m0009Blocks(),
+		m0010Contacts(),
 	}
 }

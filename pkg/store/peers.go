@@ -28,7 +28,7 @@ const DefaultMaxPeers = 10_000
 
 // UpsertPeer stores a peer, or updates the display name, stamp cost, hops and last seen time of a known
 // one. The public key of a known peer is never replaced: the hash is derived from it. Past the cap, the
-// least recently seen peers without a conversation are evicted, so an announce flood cannot grow the table
+// least recently seen peers without a conversation or a contact entry are evicted, so an announce flood cannot grow the table
 // without bound.
 func (s *Store) UpsertPeer(ctx context.Context, p *Peer) error {
 	if err := s.upsertPeer(ctx, p); err != nil {
@@ -51,7 +51,8 @@ func (s *Store) evictPeers(ctx context.Context) error {
 		return nil
 	}
 	err := db.Exec(`DELETE FROM peers WHERE hash IN (SELECT hash FROM peers
-		WHERE hash NOT IN (SELECT peer FROM conversations) ORDER BY last_seen, hash LIMIT ?)`, n-int64(limit)).Error
+		WHERE hash NOT IN (SELECT peer FROM conversations) AND hash NOT IN (SELECT address FROM contacts)
+		ORDER BY last_seen, hash LIMIT ?)`, n-int64(limit)).Error
 	if err != nil {
 		return fmt.Errorf("evict peers: %w", translate(err))
 	}
@@ -98,7 +99,7 @@ func (s *Store) ListPeers(ctx context.Context, limit int) ([]Peer, error) {
 }
 
 // PeerQuery selects a page of peers, most recently seen first: those after the Cursor peer (nil: from
-// the first), matching Search (address or display name) when it is not empty.
+// the first), matching Search (address, display name or contact name) when it is not empty.
 type PeerQuery struct {
 	Cursor *PeerCursor
 	Search string
@@ -122,7 +123,8 @@ func (s *Store) ListPeerPage(ctx context.Context, q PeerQuery) ([]Peer, *PeerCur
 	}
 	if q.Search != "" {
 		like := "%" + escapeLike(q.Search) + "%"
-		d = d.Where(`hash LIKE ? ESCAPE '\' OR display_name LIKE ? ESCAPE '\'`, like, like)
+		d = d.Where(`hash LIKE ? ESCAPE '\' OR display_name LIKE ? ESCAPE '\' OR
+			hash IN (SELECT address FROM contacts WHERE name LIKE ? ESCAPE '\')`, like, like, like)
 	}
 	var out []Peer
 	if err := d.Find(&out).Error; err != nil {

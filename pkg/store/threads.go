@@ -313,7 +313,7 @@ type ConversationRow struct {
 }
 
 // ConversationQuery selects a page of conversations, newest first: those whose newest message is older
-// than the row id Cursor (0: from the newest), matching Search (address, display name, title or content)
+// than the row id Cursor (0: from the newest), matching Search (address, display name, contact name, title or content)
 // when it is not empty.
 type ConversationQuery struct {
 	Cursor int64
@@ -337,9 +337,10 @@ func (s *Store) ListConversations(ctx context.Context, q ConversationQuery) ([]C
 	}
 	if q.Search != "" {
 		like := "%" + escapeLike(q.Search) + "%"
-		d = d.Where(`c.peer LIKE ? ESCAPE '\' OR p.display_name LIKE ? ESCAPE '\' OR EXISTS (
+		d = d.Where(`c.peer LIKE ? ESCAPE '\' OR p.display_name LIKE ? ESCAPE '\' OR
+			c.peer IN (SELECT address FROM contacts WHERE name LIKE ? ESCAPE '\') OR EXISTS (
 			SELECT 1 FROM messages s WHERE s.peer = c.peer AND
-			(CAST(s.content AS TEXT) LIKE ? ESCAPE '\' OR CAST(s.title AS TEXT) LIKE ? ESCAPE '\'))`, like, like, like, like)
+			(CAST(s.content AS TEXT) LIKE ? ESCAPE '\' OR CAST(s.title AS TEXT) LIKE ? ESCAPE '\'))`, like, like, like, like, like)
 	}
 	var rows []ConversationRow
 	if err := d.Scan(&rows).Error; err != nil {

@@ -67,7 +67,10 @@ func TestPeersCappedAndPaged(t *testing.T) {
 	}
 	defer func() { _ = s.Close() }()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	// p00 has a conversation, so it survives eviction although it is the oldest.
+	// p00 has a conversation and p01 a contact entry, so they survive eviction although they are the oldest.
+	if _, err := s.PutContact(ctx, Contact{Address: "p01", Name: "kept"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.InsertMessage(ctx, &Message{MessageID: "m", Direction: DirectionIn, Peer: "p00", State: StateReceived, CreatedAt: base}); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +92,7 @@ func TestPeersCappedAndPaged(t *testing.T) {
 		}
 		q.Cursor = next
 	}
-	if len(all) != 10 || all[0].Hash != "p24" || all[8].Hash != "p16" || all[9].Hash != "p00" {
+	if len(all) != 10 || all[0].Hash != "p24" || all[7].Hash != "p17" || all[8].Hash != "p01" || all[9].Hash != "p00" {
 		t.Fatalf("paged peers %d: first %s, last %s", len(all), all[0].Hash, all[len(all)-1].Hash)
 	}
 	got, _, err := s.ListPeerPage(ctx, PeerQuery{Limit: 50, Search: "name 2_"})
@@ -99,5 +102,8 @@ func TestPeersCappedAndPaged(t *testing.T) {
 	got, _, _ = s.ListPeerPage(ctx, PeerQuery{Limit: 50, Search: "NAME 2"})
 	if len(got) != 5 { // 2, 20..24 minus evicted 2 -> 20..24
 		t.Fatalf("search found %d", len(got))
+	}
+	if got, _, _ = s.ListPeerPage(ctx, PeerQuery{Limit: 50, Search: "kept"}); len(got) != 1 || got[0].Hash != "p01" {
+		t.Fatalf("search by contact name found %+v", got)
 	}
 }

@@ -43,6 +43,7 @@ func (s *Server) messagingRoutes() []route {
 	rs = append(rs, s.exportRoutes()...)
 	rs = append(rs, s.blockRoutes()...)
 	rs = append(rs, s.settingsRoutes()...)
+	rs = append(rs, s.contactRoutes()...)
 	rs = append(rs, s.identityRoutes()...)
 	return append(rs, s.attachmentRoutes()...)
 }
