@@ -262,6 +262,10 @@ func TestLXMFDirectAttachment(t *testing.T) {
 	py, ready := startLXMFPeer(t, "pyattach", clientSection(port))
 	pyAddr := ready.str("address")
 	exchangeAnnounces(t, rt, py, pyAddr)
+	// A stranger's attachments are held back by default: the owner adds the Python peer as a contact.
+	if _, _, err := rt.app.PutContact(context.Background(), pyAddr, lxapp.ContactPatch{}); err != nil {
+		t.Fatal(err)
+	}
 	me := rt.app.Identity(context.Background())
 	start := time.Now()
 	py.send(map[string]any{"cmd": "send", "to": me.Address, "content": "a file", "id": 7, "method": "direct", "attachment_size": size})

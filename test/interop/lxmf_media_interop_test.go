@@ -21,6 +21,10 @@ func TestLXMFMediaFields(t *testing.T) {
 	py, ready := startLXMFPeer(t, "pymedia", clientSection(port))
 	pyAddr := ready.str("address")
 	exchangeAnnounces(t, rt, py, pyAddr)
+	// A stranger's attachments are held back by default: the owner adds the Python peer as a contact.
+	if _, _, err := rt.app.PutContact(context.Background(), pyAddr, lxapp.ContactPatch{}); err != nil {
+		t.Fatal(err)
+	}
 	me := rt.app.Identity(context.Background())
 	py.send(map[string]any{"cmd": "send", "to": me.Address, "content": "media", "id": 8, "method": "direct", "media": true})
 	q := py.wait(60*time.Second, func(e event) bool {
