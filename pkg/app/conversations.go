@@ -83,16 +83,21 @@ func (a *App) ListConversations(ctx context.Context, q ConversationQuery) (Conve
 	return page, nil
 }
 
-// MarkRead marks a conversation's inbound messages read.
+// MarkRead marks a conversation's inbound messages read; conversation.read is published when any were unread.
 func (a *App) MarkRead(ctx context.Context, peer string) error {
 	h, err := ParseAddress(peer)
 	if err != nil {
 		return err
 	}
-	if _, err := a.st.MarkRead(ctx, h.String()); err != nil {
+	n, err := a.st.MarkRead(ctx, h.String())
+	if err != nil {
 		return fmt.Errorf("mark read: %w", err)
 	}
-	a.events.Publish(Event{Kind: EventConversationRead, Peer: h.String()})
+	// Only a change is published: a client that marks read on every reload would otherwise feed
+	// itself (read event -> reload -> mark read -> ...).
+	if n > 0 {
+		a.events.Publish(Event{Kind: EventConversationRead, Peer: h.String()})
+	}
 	return nil
 }
 

@@ -93,11 +93,24 @@ func TestInboundFields(t *testing.T) {
 	if cs, _ := a.ListConversations(ctx, ConversationQuery{Search: "nothing like it"}); len(cs.Items) != 0 {
 		t.Fatalf("search matched %+v", cs.Items)
 	}
+	events, unsub := a.Events().Subscribe(8)
+	defer unsub()
 	if err := a.MarkRead(ctx, src.String()); err != nil {
 		t.Fatal(err)
 	}
 	if cs, _ := a.ListConversations(ctx, ConversationQuery{}); cs.Items[0].Unread != 0 {
 		t.Fatalf("unread after read: %+v", cs.Items)
+	}
+	// A second mark changes nothing and publishes nothing (a client marking on every reload must not
+	// feed itself read events).
+	if err := a.MarkRead(ctx, src.String()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(events); n != 1 {
+		t.Fatalf("%d events for one real read and one no-op", n)
+	}
+	if e := <-events; e.Kind != EventConversationRead || e.Peer != src.String() {
+		t.Fatalf("event %+v", e)
 	}
 }
 

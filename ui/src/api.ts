@@ -67,7 +67,11 @@ export interface Identity {
 /** An LXMF peer learned from a delivery announce. */
 export interface Peer {
   address: string
+  /** The owner's contact name when set, else the announced name. */
   display_name: string
+  announced_name?: string
+  contact?: boolean
+  favourite?: boolean
   last_seen: string
   hops: number
   stamp_cost?: number
@@ -80,6 +84,10 @@ export interface NodeSettings {
   display_name: string
   announce_interval_minutes: number
   stamp_cost: number
+  /** hold: attachments from addresses that are not contacts are not stored. */
+  stranger_attachments: 'hold' | 'allow'
+  /** Drop every message from an address that is not a contact. */
+  refuse_strangers: boolean
 }
 export interface NodeSettingsView extends NodeSettings {
   /** The startup values (flags, environment or built-in) a reset goes back to. */
@@ -90,6 +98,9 @@ export interface NodeSettingsView extends NodeSettings {
 export interface Conversation {
   peer: string
   display_name: string
+  announced_name?: string
+  contact?: boolean
+  favourite?: boolean
   unread: number
   updated_at: string
   last: { id: string; direction: 'in' | 'out'; preview: string; timestamp: string; state: MessageState | string }
@@ -144,6 +155,26 @@ export interface Message {
   reaction?: { to: string; emoji: string }
   reactions?: { emoji: string; from: string }[]
   raw_fields?: RawField[]
+  /** Attachments whose bytes were not stored (the sender is not a contact). */
+  held_attachments?: { kind: string; name: string; size: number; reason: string }[]
+}
+
+/** A contact: the owner's name for an address (wins over the announced one), notes and a star. */
+export interface Contact {
+  address: string
+  name: string
+  announced_name: string
+  display_name: string
+  notes: string
+  favourite: boolean
+  last_seen: string | null
+  created_at: string
+  updated_at: string
+}
+export interface ContactPatch {
+  name?: string
+  notes?: string
+  favourite?: boolean
 }
 
 /** One page of a thread, oldest first. */
@@ -378,6 +409,18 @@ export const api = {
       'GET',
       `/conversations?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
     ),
+  contacts: (q = '', cursor = '', limit = 100) =>
+    request<{ items: Contact[]; next_cursor: string | null }>(
+      'GET',
+      `/contacts?limit=${limit}${q ? `&q=${encodeURIComponent(q)}` : ''}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    ),
+  contact: (address: string) => request<Contact>('GET', `/contacts/${seg(address)}`),
+  putContact: (address: string, patch: ContactPatch) =>
+    request<Contact>('PUT', `/contacts/${seg(address)}`, { body: patch }),
+  deleteContact: (address: string) => request<void>('DELETE', `/contacts/${seg(address)}`),
+  /** importContacts merges a contacts file (as exported) into the contacts, all or nothing. */
+  importContacts: (file: unknown) =>
+    request<{ added: number; updated: number; unchanged: number }>('POST', '/contacts/import', { body: file }),
   markRead: (peer: string) => request<void>('POST', `/conversations/${seg(peer)}/read`),
 
   propagation: () => request<Propagation>('GET', '/propagation'),

@@ -11,6 +11,7 @@ import PluginsView from './views/PluginsView.vue'
 import BackupsView from './views/BackupsView.vue'
 import SettingsView from './views/SettingsView.vue'
 import NetworkView from './views/NetworkView.vue'
+import ContactsView from './views/ContactsView.vue'
 import NotFoundView from './views/NotFoundView.vue'
 
 declare module 'vue-router' {
@@ -24,6 +25,7 @@ export const router = createRouter({
   routes: [
     { path: '/', redirect: '/messages' },
     { path: '/messages', component: MessagesView, meta: { title: 'Messages' } },
+    { path: '/contacts', component: ContactsView, meta: { title: 'Contacts' } },
     { path: '/interfaces', component: InterfacesView, meta: { title: 'Interfaces' } },
     { path: '/network', component: NetworkView, meta: { title: 'Network' } },
     { path: '/plugins', component: PluginsView, meta: { title: 'Plugins' } },

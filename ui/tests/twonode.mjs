@@ -207,6 +207,28 @@ try {
   await b.page.setViewportSize(DESKTOP)
   await b.page.getByTestId('show-qr').click()
 
+  step = 'B adds A to its contacts (so A\'s attachments are stored), and the contact name wins'
+  await b.page.getByRole('link', { name: 'Contacts' }).click()
+  await b.page.getByTestId('contact-add').waitFor()
+  await b.page.getByTestId('contact-add-address').fill('nonsense')
+  await b.page.getByTestId('contact-add-submit').click()
+  await b.page.getByTestId('contact-add').getByRole('alert').filter({ hasText: 'not an address' }).waitFor()
+  await b.page.getByTestId('contact-add-address').fill(a.address.toUpperCase())
+  const contactName = 'Alice (my contact)'
+  await b.page.getByTestId('contact-add-name').fill(contactName)
+  await b.page.getByTestId('contact-add-submit').click()
+  const cRow = b.page.locator(`[data-testid="contact-row"][data-address="${a.address}"]`)
+  await cRow.getByTestId('contact-display-name').filter({ hasText: contactName }).waitFor()
+  if (!((await cRow.textContent()) ?? '').includes(aName)) problem('the contact row does not show the announced name beside the contact name')
+  await cRow.getByTestId('contact-favourite').click()
+  await cRow.locator('[data-testid="contact-favourite"][aria-pressed="true"]').waitFor()
+  await shot(b.page, 'twonode-1c-b-contacts-desktop')
+  await shot(b.page, 'twonode-1d-b-contacts-phone', PHONE)
+  await b.page.setViewportSize(DESKTOP)
+  await b.page.getByRole('link', { name: 'Messages' }).click()
+  await b.page.getByTestId('messages-live').waitFor()
+  await b.page.locator(`[data-testid="peer-row"][data-address="${a.address}"]`).filter({ hasText: contactName }).waitFor()
+
   step = 'A sends text, an image and a file'
   await a.page.locator(`[data-testid="peer-row"][data-address="${b.address}"]`).click()
   await a.page.getByTestId('conversation').waitFor()
@@ -271,6 +293,19 @@ try {
   await shot(a.page, 'twonode-6-a-thread-desktop')
   await shot(a.page, 'twonode-7-a-thread-phone', PHONE)
   await a.page.setViewportSize(DESKTOP)
+
+  step = "B, a stranger to A, sends a file: A keeps the message and holds the file back"
+  const strangerFile = await sendFrom(b, 'a file for you', { file: { name: 'stranger.txt', mimeType: 'text/plain', buffer: FILE } })
+  const held = row(a, strangerFile.id).getByTestId('held-attachment').filter({ hasText: 'stranger.txt' })
+  await held.waitFor()
+  if ((await row(a, strangerFile.id).getByTestId('attachment').count()) !== 0) problem("a stranger's file was stored on A")
+  await shot(a.page, 'twonode-7b-a-held-desktop')
+  step = 'A adds B to its contacts from the conversation header'
+  await a.page.getByTestId('add-contact').click()
+  await a.page.getByTestId('contact-name').fill('Bob from the field')
+  await a.page.getByTestId('contact-save').click()
+  await a.page.getByTestId('is-contact').waitFor()
+  await a.page.getByTestId('conversation').getByRole('heading').filter({ hasText: 'Bob from the field' }).waitFor()
 
   step = "A blocks B; B's next message never arrives"
   await a.page.getByTestId('block').click()
