@@ -17,7 +17,8 @@ import (
 )
 
 // TestBrowserTwoNodes runs ui/tests/twonode.mjs against two real nodes joined by a loopback TCP
-// interface (A listens, B connects): messages with an image and a file from A reach B live, B's quoted
+// interface (A listens; B's owner adds the client interface from the Interfaces screen and A hears B's
+// interface-up announce without anyone pressing Announce): messages with an image and a file from A reach B live, B's quoted
 // reply and reaction reach A live, A's messages are delivered, and after A blocks B nothing more of B's
 // is stored on A. Screenshots at desktop and phone width go to test/browser/screenshots/twonode.
 func TestBrowserTwoNodes(t *testing.T) {
@@ -32,8 +33,11 @@ func TestBrowserTwoNodes(t *testing.T) {
 	mesh := freeAddr(t)
 	start := func(name, iface string) (string, *serverLog) {
 		web := freeAddr(t)
-		srv := exec.CommandContext(ctx, bin, "serve", "--listen", web, "--data-dir", filepath.Join(dir, name),
-			"--display-name", name, "--interface", iface)
+		args := []string{"serve", "--listen", web, "--data-dir", filepath.Join(dir, name), "--display-name", name}
+		if iface != "" {
+			args = append(args, "--interface", iface)
+		}
+		srv := exec.CommandContext(ctx, bin, args...)
 		srv.Env = append(os.Environ(), "RETICLE_INITIAL_PASSWORD_FILE="+pwFile)
 		stderr, err := srv.StderrPipe()
 		if err != nil {
@@ -64,7 +68,7 @@ func TestBrowserTwoNodes(t *testing.T) {
 		}
 	}
 	baseA, logA := start("Alice", "tcp-server://"+mesh)
-	baseB, logB := start("Bob", "tcp-client://"+mesh)
+	baseB, logB := start("Bob", "") // B's owner joins A from the Interfaces screen
 
 	shots := filepath.Join(root, "test/browser/screenshots/twonode")
 	if err := os.MkdirAll(shots, 0o755); err != nil {
@@ -73,7 +77,7 @@ func TestBrowserTwoNodes(t *testing.T) {
 	t.Logf("screenshots in %s", shots)
 	exported := filepath.Join(dir, "exported.key")
 	run := exec.CommandContext(ctx, node, filepath.Join(root, "ui/tests/twonode.mjs"), baseA, baseB,
-		"--password-file", pwFile, "--screenshot-dir", shots, "--export-to", exported)
+		"--password-file", pwFile, "--screenshot-dir", shots, "--export-to", exported, "--mesh", mesh)
 	run.Env = append(os.Environ(), "CHROMIUM="+chromium)
 	out, err := run.CombinedOutput()
 	t.Logf("twonode output:\n%s", out)

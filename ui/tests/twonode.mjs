@@ -22,10 +22,10 @@ const PHONE = { width: 390, height: 844 }
 
 const { values: opt, positionals } = parseArgs({
   allowPositionals: true,
-  options: { 'password-file': { type: 'string' }, 'screenshot-dir': { type: 'string' }, 'export-to': { type: 'string' } },
+  options: { 'password-file': { type: 'string' }, 'screenshot-dir': { type: 'string' }, 'export-to': { type: 'string' }, mesh: { type: 'string' } },
 })
-if (positionals.length !== 2 || !opt['password-file']) {
-  process.stderr.write('usage: node twonode.mjs <baseA> <baseB> --password-file FILE [--screenshot-dir DIR]\n')
+if (positionals.length !== 2 || !opt['password-file'] || !opt.mesh) {
+  process.stderr.write('usage: node twonode.mjs <baseA> <baseB> --password-file FILE --mesh HOST:PORT [--screenshot-dir DIR]\n')
   process.exit(2)
 }
 const password = (await readFile(opt['password-file'], 'utf8')).trimEnd()
@@ -192,8 +192,35 @@ try {
   await a.page.getByRole('link', { name: 'Messages' }).click()
   await a.page.getByTestId('messages-live').waitFor()
 
+  step = 'B joins the mesh from the Interfaces screen: a TCP client to A'
+  await b.page.getByRole('link', { name: 'Interfaces' }).click()
+  await b.page.getByTestId('add-interface').waitFor()
+  const [meshHost, meshPort] = [opt.mesh.slice(0, opt.mesh.lastIndexOf(':')), opt.mesh.slice(opt.mesh.lastIndexOf(':') + 1)]
+  await b.page.getByTestId('mode-client').check()
+  await b.page.getByTestId('host').fill(meshHost)
+  await b.page.getByTestId('port').fill('99999')
+  expected = { status: 400, path: '/api/v1/interfaces' }
+  await b.page.getByTestId('add-submit').click()
+  await b.page.getByTestId('add-error').waitFor()
+  expected = null
+  await b.page.getByTestId('port').fill(meshPort)
+  await b.page.getByTestId('add-interface').locator('summary').click()
+  await b.page.getByTestId('name').fill('to-alice')
+  await b.page.getByTestId('add-submit').click()
+  await b.page.getByTestId('state-to-alice').filter({ hasText: /^up$/ }).waitFor()
+  await shot(b.page, 'twonode-0b-b-interfaces-desktop')
+  await shot(b.page, 'twonode-0c-b-interfaces-phone', PHONE)
+  await b.page.setViewportSize(DESKTOP)
+
+  step = "A hears B's interface-up announce without anyone pressing Announce"
+  await a.page.locator(`[data-testid="peer-row"][data-address]`).first().waitFor()
+  const heardB = ((await a.page.locator('[data-testid="peer-row"]').first().getAttribute('data-address')) ?? '').trim()
+  await b.page.getByRole('link', { name: 'Messages' }).click()
+  await b.page.getByTestId('messages-live').waitFor()
+
   step = 'announce'
   await hear(a, b)
+  if (heardB !== b.address) problem(`A first heard ${heardB}, not B`)
   const named = b.page.locator(`[data-testid="peer-row"][data-address="${a.address}"]`)
   await named.filter({ hasText: aName }).waitFor()
   await shot(b.page, 'twonode-1-b-list-desktop')
