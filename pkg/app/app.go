@@ -68,6 +68,9 @@ type Options struct {
 	// RefuseStrangers drops every message from an address that is not a contact, before storage and
 	// unproven, like a blocked sender's. The owner's saved setting wins.
 	RefuseStrangers bool
+	// NoPropagateOnFailure turns off the default hand-over of a direct or opportunistic message that ran
+	// out of attempts to the chosen propagation node. The owner's saved setting wins.
+	NoPropagateOnFailure bool
 	// Logger defaults to a discarding logger.
 	Logger *slog.Logger
 	// Clock defaults to the system clock.
@@ -102,6 +105,7 @@ type App struct {
 	// read on every inbound message).
 	holdStrangerFiles atomic.Bool
 	refuseStrangers   atomic.Bool
+	propagateOnFail   atomic.Bool
 
 	mu      sync.Mutex
 	started bool
@@ -154,6 +158,7 @@ func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error
 		announceEvery: opts.AnnounceInterval}
 	a.holdStrangerFiles.Store(opts.StrangerAttachments != StrangerAttachmentsAllow)
 	a.refuseStrangers.Store(opts.RefuseStrangers)
+	a.propagateOnFail.Store(!opts.NoPropagateOnFailure)
 	bo := opts.Budget
 	if bo.IsContact == nil {
 		bo.IsContact = a.contacts.isContact
@@ -162,6 +167,7 @@ func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error
 	ro := opts.Router
 	ro.AdmitResource = a.budget.admitResource
 	ro.Progress = newProgress(a.events).report
+	ro.PropagateOnFail = a.propagateOnFail.Load
 	ro.Identity, ro.DisplayName, ro.StampCost = id, opts.DisplayName, opts.StampCost
 	ro.Clock, ro.Logger = opts.Clock, opts.Logger.With("component", "lxmf")
 	if opts.Links != nil {

@@ -66,7 +66,11 @@ func (q queue) Update(ctx context.Context, id wire.FullHash, u router.Update) er
 		next = u.NextAttempt.UnixMilli()
 	}
 	mid := id.String()
-	err := q.a.st.UpdateOutbound(ctx, mid, store.MessageUpdate{State: stateName(u.State), Attempts: u.Attempts, NextAttemptAt: next, Error: u.Err})
+	mu := store.MessageUpdate{State: stateName(u.State), Attempts: u.Attempts, NextAttemptAt: next, Error: u.Err}
+	if u.Method != 0 {
+		mu.Method = methodName(u.Method)
+	}
+	err := q.a.st.UpdateOutbound(ctx, mid, mu)
 	if err != nil {
 		return err
 	}

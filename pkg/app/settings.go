@@ -33,6 +33,7 @@ const (
 	settingStampCost        = "app.stamp_cost"
 	settingStrangerFiles    = "app.stranger_attachments"
 	settingRefuseStrangers  = "app.refuse_strangers"
+	settingPropagateOnFail  = "app.propagate_on_failure"
 )
 
 // The stranger_attachments values: a non-contact's attachments are dropped (the message is kept and
@@ -56,6 +57,9 @@ type Settings struct {
 	StrangerAttachments string `json:"stranger_attachments"`
 	// RefuseStrangers drops every message from a non-contact, unproven.
 	RefuseStrangers bool `json:"refuse_strangers"`
+	// PropagateOnFailure sends a direct or opportunistic message that ran out of attempts through the
+	// propagation node, when one is chosen, instead of failing it.
+	PropagateOnFailure bool `json:"propagate_on_failure"`
 }
 
 // SettingsPatch changes the settings that are set; DisplayName "" goes back to the startup name.
@@ -65,6 +69,7 @@ type SettingsPatch struct {
 	StampCost               *int    `json:"stamp_cost"`
 	StrangerAttachments     *string `json:"stranger_attachments"`
 	RefuseStrangers         *bool   `json:"refuse_strangers"`
+	PropagateOnFailure      *bool   `json:"propagate_on_failure"`
 }
 
 // SettingsView is the current settings and the startup values a reset goes back to.
@@ -80,6 +85,7 @@ func (a *App) startupSettings() Settings {
 		StampCost:               a.opts.StampCost,
 		StrangerAttachments:     strangerFiles(a.opts.StrangerAttachments != StrangerAttachmentsAllow),
 		RefuseStrangers:         a.opts.RefuseStrangers,
+		PropagateOnFailure:      !a.opts.NoPropagateOnFailure,
 	}
 }
 
@@ -100,6 +106,7 @@ func (a *App) GetSettings() SettingsView {
 		StampCost:               a.r.StampCost(),
 		StrangerAttachments:     strangerFiles(a.holdStrangerFiles.Load()),
 		RefuseStrangers:         a.refuseStrangers.Load(),
+		PropagateOnFailure:      a.propagateOnFail.Load(),
 	}, Defaults: a.startupSettings()}
 }
 
@@ -140,6 +147,9 @@ func (p SettingsPatch) validate() (map[string]string, error) {
 	}
 	if v := p.RefuseStrangers; v != nil {
 		out[settingRefuseStrangers] = strconv.FormatBool(*v)
+	}
+	if v := p.PropagateOnFailure; v != nil {
+		out[settingPropagateOnFail] = strconv.FormatBool(*v)
 	}
 	return out, nil
 }
@@ -213,6 +223,13 @@ func (a *App) applySettingsLocked(ctx context.Context, ann *announcer) error {
 		refuse = v == "true"
 	}
 	a.refuseStrangers.Store(refuse)
+	propagate := !a.opts.NoPropagateOnFailure
+	if v, err := a.savedSetting(ctx, settingPropagateOnFail); err != nil {
+		return err
+	} else if v != "" {
+		propagate = v == "true"
+	}
+	a.propagateOnFail.Store(propagate)
 	every := a.opts.AnnounceInterval
 	if v, err := a.savedSetting(ctx, settingAnnounceInterval); err != nil {
 		return err

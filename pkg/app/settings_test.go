@@ -2,13 +2,18 @@ package app
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/reticle-mesh/reticle/pkg/lxmf"
+	"github.com/reticle-mesh/reticle/pkg/lxmf/router"
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
 	"github.com/reticle-mesh/reticle/pkg/rns/transport"
+	"github.com/reticle-mesh/reticle/pkg/rns/wire"
+	"github.com/reticle-mesh/reticle/pkg/store"
 )
 
 // TestSettingsAppliedLiveAndKept: a bad patch changes nothing; a good one is announced at once (the
@@ -113,4 +118,43 @@ func TestAnnouncerIntervalChange(t *testing.T) {
 	}
 	var nilAnn *announcer
 	nilAnn.setInterval(time.Hour) // before Start: a no-op, not a panic
+}
+
+// TestPropagateOnFailureSetting: on by default, turned off and kept across a restart; the router's
+// hand-over to the propagation node changes the stored message's method and says why.
+func TestPropagateOnFailureSetting(t *testing.T) {
+	n := newNet(t)
+	ctx := context.Background()
+	if s := n.a.app.GetSettings(); !s.PropagateOnFailure || !s.Defaults.PropagateOnFailure || !n.a.app.propagateOnFail.Load() {
+		t.Fatalf("default %+v", s)
+	}
+	v, err := n.a.app.UpdateSettings(ctx, SettingsPatch{PropagateOnFailure: ptr(false)})
+	if err != nil || v.PropagateOnFailure || n.a.app.propagateOnFail.Load() {
+		t.Fatalf("turned off: %+v, %v", v, err)
+	}
+	n.a.app.propagateOnFail.Store(true) // as a fresh start would have it, before the saved value applies
+	n.a.app.settingsMu.Lock()
+	err = n.a.app.applySettingsLocked(ctx, nil)
+	n.a.app.settingsMu.Unlock()
+	if err != nil || n.a.app.propagateOnFail.Load() {
+		t.Fatalf("saved value not applied at start: %v", err)
+	}
+
+	m, err := n.a.app.Send(ctx, SendRequest{To: n.b.app.Identity(ctx).Address, Content: "hello", Method: MethodOpportunistic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := hex.DecodeString(m.ID)
+	if err != nil || len(raw) != wire.FullHashLen {
+		t.Fatalf("message id %q", m.ID)
+	}
+	id := wire.FullHash(raw)
+	if err := (queue{n.a.app}).Update(ctx, id, router.Update{State: router.StateQueued, Method: lxmf.MethodPropagated,
+		Err: "no delivery proof after the maximum number of attempts; sending through the propagation node"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := n.a.st.GetMessage(ctx, m.ID, store.DirectionOut)
+	if err != nil || got.Method != MethodPropagated || got.State != store.StateQueued || !strings.Contains(got.Error, "propagation node") {
+		t.Fatalf("after the hand-over: %+v, %v", got, err)
+	}
 }

@@ -173,6 +173,8 @@ type MessageUpdate struct {
 	Attempts      int
 	NextAttemptAt int64
 	Error         string
+	// Method, when not empty, is the delivery method the message changes to.
+	Method string
 }
 
 // ErrorCancelled is the error of an outbound message the owner cancelled. The router's later updates
@@ -189,6 +191,9 @@ func (s *Store) UpdateOutbound(ctx context.Context, messageID string, u MessageU
 	}
 	if u.State == StateDelivered {
 		set["packed"] = nil
+	}
+	if u.Method != "" {
+		set["method"] = u.Method
 	}
 	res := s.db.WithContext(ctx).Model(&Message{}).
 		Where("message_id = ? AND direction = ? AND NOT (state = ? AND error = ?)", messageID, DirectionOut, StateFailed, ErrorCancelled).

@@ -88,6 +88,8 @@ export interface NodeSettings {
   stranger_attachments: 'hold' | 'allow'
   /** Drop every message from an address that is not a contact. */
   refuse_strangers: boolean
+  /** A message that ran out of attempts goes through the chosen propagation node instead of failing. */
+  propagate_on_failure: boolean
 }
 export interface NodeSettingsView extends NodeSettings {
   /** The startup values (flags, environment or built-in) a reset goes back to. */

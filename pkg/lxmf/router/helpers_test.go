@@ -77,8 +77,17 @@ func (q *memQueue) Update(_ context.Context, id wire.FullHash, u Update) error {
 		return errors.New("no such message")
 	}
 	m.u = u
+	if u.Method != 0 {
+		m.Method = u.Method
+	}
 	q.log = append(q.log, u)
 	return nil
+}
+
+func (q *memQueue) method(id wire.FullHash) lxmf.Method {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.msgs[id].Method
 }
 
 func (q *memQueue) state(id wire.FullHash) Update {

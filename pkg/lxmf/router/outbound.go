@@ -58,6 +58,27 @@ func (r *Router) fail(ctx context.Context, m Outbound, reason string) {
 	r.update(ctx, m.ID, Update{State: StateFailed, Attempts: m.Attempts, Err: reason})
 }
 
+// propagateInstead hands a direct or opportunistic message that ran out of attempts to the
+// propagation node, when the owner wants that and a node is chosen. It reports whether it did.
+func (r *Router) propagateInstead(ctx context.Context, m Outbound, reason string, now time.Time) bool {
+	if m.Method == lxmf.MethodPropagated || r.opts.Links == nil || r.opts.PropagateOnFail == nil || !r.opts.PropagateOnFail() {
+		return false
+	}
+	node, ok := r.PropagationNode()
+	if !ok {
+		return false
+	}
+	r.log.Info("lxmf message not delivered directly; sending it through the propagation node",
+		"message_id", m.ID.String(), "destination", m.Destination.String(), "node", node.String(), "reason", reason)
+	r.mu.Lock()
+	r.unwaitLocked(m.ID)
+	r.mu.Unlock()
+	r.update(ctx, m.ID, Update{State: StateQueued, Method: lxmf.MethodPropagated, NextAttempt: now,
+		Err: reason + "; sending through the propagation node"})
+	r.Wake()
+	return true
+}
+
 // attempt makes one delivery attempt (LXMRouter.process_outbound for
 // OPPORTUNISTIC): fail when out of attempts or time, ask for a path when
 // the recipient is unknown, else send one packet. As in the reference, the
@@ -72,14 +93,14 @@ func (r *Router) attempt(ctx context.Context, m Outbound, now time.Time) {
 		r.fail(ctx, m, fmt.Sprintf("method %d: %v", m.Method, ErrMethodUnavailable))
 		return
 	}
-	reason := ""
+	reason, outOfAttempts := "", m.Attempts >= r.opts.MaxAttempts
 	switch {
-	case m.Attempts >= r.opts.MaxAttempts && !r.known(m.Destination):
+	case outOfAttempts && !r.known(m.Destination):
 		reason = "recipient unknown: no announce or path response received"
-	case m.Attempts >= r.opts.MaxAttempts:
+	case outOfAttempts:
 		reason = "no delivery proof after the maximum number of attempts"
 	case !m.CreatedAt.IsZero() && now.Sub(m.CreatedAt) > r.opts.MaxAge:
-		reason = "not delivered within the maximum time"
+		reason, outOfAttempts = "not delivered within the maximum time", false
 	}
 	if reason != "" {
 		r.mu.Lock()
@@ -88,6 +109,9 @@ func (r *Router) attempt(ctx context.Context, m Outbound, now time.Time) {
 		if fl != nil && fl.until.After(now) {
 			// A proof for an earlier attempt may still come.
 			r.update(ctx, m.ID, Update{State: StateSent, Attempts: m.Attempts, NextAttempt: fl.until})
+			return
+		}
+		if outOfAttempts && r.propagateInstead(ctx, m, reason, now) {
 			return
 		}
 		r.fail(ctx, m, reason)

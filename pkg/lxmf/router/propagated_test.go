@@ -3,6 +3,7 @@ package router
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,5 +102,84 @@ func TestPropagatedUpload(t *testing.T) {
 	}
 	if err := p.a.r.DeliverPropagated(pe.LXMFData); err == nil {
 		t.Fatal("alice accepted bob's message")
+	}
+}
+
+// TestPropagateOnFail: an opportunistic message to a recipient that never proves runs out of attempts;
+// with PropagateOnFail on and a node chosen it goes to the propagation node instead (method changed,
+// state sent), and with it off the same message fails.
+func TestPropagateOnFail(t *testing.T) {
+	var on atomic.Bool
+	p := newPairWith(t, false, true, Options{MaxAttempts: 2, PropagateOnFail: on.Load})
+	p.introduce()
+	pnID, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad := lxmf.PropagationNodeAppData{Enabled: true, TransferLimit: 256, SyncLimit: 256, StampCost: 0, PeeringCost: 18}.Pack()
+	pn, err := p.a.tr.Register(transport.DestinationConfig{Identity: pnID, App: lxmf.AppName, Aspects: []string{"propagation"}, AppData: func() []byte { return ad }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uploads atomic.Int32
+	if err := p.a.links.Listen(pn, link.ListenConfig{ProveAll: true, Callbacks: link.Callbacks{Packet: func(*link.Link, []byte) {
+		uploads.Add(1)
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.b.tr.Remember(pn.Hash(), pnID, ad); err != nil {
+		t.Fatal(err)
+	}
+	p.b.r.SetPropagationNode(pn.Hash())
+	// A recipient whose identity bob knows but who is not on the mesh: nothing ever proves.
+	gone, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	goneDest, err := identity.DestinationHash(gone, lxmf.AppName, "delivery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.b.r.RememberPeer(Peer{Hash: goneDest, Identity: gone}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(content string) wire.FullHash {
+		id := p.b.compose(t, goneDest, content, p.clock.Now())
+		for range 200 {
+			p.step(15 * time.Second)
+			if s := p.b.q.state(id).State; s == StateFailed || s == StateSent && p.b.q.method(id) == lxmf.MethodPropagated {
+				break
+			}
+		}
+		return id
+	}
+
+	off := run("fails")
+	if u := p.b.q.state(off); u.State != StateFailed || p.b.q.method(off) != lxmf.MethodOpportunistic {
+		t.Fatalf("with the option off: %+v, method %d", u, p.b.q.method(off))
+	}
+	if uploads.Load() != 0 {
+		t.Fatalf("%d uploads with the option off", uploads.Load())
+	}
+
+	on.Store(true)
+	id := run("through the node")
+	u := p.b.q.state(id)
+	if u.State != StateSent || p.b.q.method(id) != lxmf.MethodPropagated || !strings.Contains(u.Err, "propagation node") && u.Err != "" {
+		t.Fatalf("with the option on: %+v, method %d", u, p.b.q.method(id))
+	}
+	if uploads.Load() != 1 {
+		t.Fatalf("%d uploads, want 1", uploads.Load())
+	}
+	var sawHandover bool
+	p.b.q.mu.Lock()
+	for _, l := range p.b.q.log {
+		if l.Method == lxmf.MethodPropagated && l.State == StateQueued && strings.Contains(l.Err, "no delivery proof") {
+			sawHandover = true
+		}
+	}
+	p.b.q.mu.Unlock()
+	if !sawHandover {
+		t.Fatal("no queued update handing the message to the propagation node, with the reason")
 	}
 }

@@ -37,7 +37,10 @@ type Outbound struct {
 // queue should hand the message out again while it is still pending (after a
 // crash, a message left "sending" or "sent" is retried from then).
 type Update struct {
-	State       State
+	State State
+	// Method, when set, is the delivery method the message changes to (a failed direct message sent
+	// through the propagation node instead).
+	Method      lxmf.Method
 	Attempts    int
 	NextAttempt time.Time
 	Err         string

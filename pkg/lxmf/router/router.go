@@ -94,6 +94,10 @@ type Options struct {
 	// Progress, when set, runs as a direct message sent as a resource moves: done of total bytes of
 	// its packed form. It runs outside the link's lock and must not block.
 	Progress func(id wire.FullHash, done, total int64)
+	// PropagateOnFail, when set and true at the time, sends a direct or opportunistic message that ran
+	// out of attempts through the propagation node instead of failing it, when a node is chosen
+	// (LXMessage.try_propagation_on_fail). Its attempts start again; the total time bound stays.
+	PropagateOnFail func() bool
 }
 
 func (o *Options) defaults() {
