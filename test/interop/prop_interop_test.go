@@ -264,3 +264,30 @@ func TestPropPeeringToPython(t *testing.T) {
 		t.Fatalf("carol got %v", got)
 	}
 }
+
+// TestPropReticleNodeHeardAtStart: a Python LXMF client is already on the mesh when a Reticle node that
+// hosts a propagation node starts; nobody asks for an announce, yet the client hears both the node and
+// Reticle's delivery destination within 10 s of the start (the announces sent when the interface comes
+// up), with valid propagation node app data.
+func TestPropReticleNodeHeardAtStart(t *testing.T) {
+	requireLXMF(t)
+	port := freePort(t)
+	py, _ := startPropPeer(t, "pywatcher", false, serverSection(port), false)
+	start := time.Now()
+	rt := startPropNode(t, "reticle", false, lxapp.PropagationOptions{Serve: true, StampCost: 13, StorageLimit: 1 << 20},
+		fmt.Sprintf("tcp-client://127.0.0.1:%d", port))
+	pnAddr, ok := rt.app.PropagationServerAddress()
+	if !ok {
+		t.Fatal("reticle hosts no node")
+	}
+	me := rt.app.Identity(context.Background()).Address
+	pn := py.wait(10*time.Second-time.Since(start), isEvent("pn_announce", "dest", pnAddr))
+	if pn == nil || pn["valid"] != true {
+		t.Fatalf("python did not hear reticle's propagation node within 10 s of start: %v", pn)
+	}
+	heardNode := time.Since(start)
+	if e := py.wait(10*time.Second-time.Since(start), isEvent("announce", "dest", me)); e == nil {
+		t.Fatal("python did not hear reticle's delivery destination within 10 s of start")
+	}
+	t.Logf("python heard the hosted node %v and the delivery destination %v after start", heardNode.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+}
