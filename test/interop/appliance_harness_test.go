@@ -44,7 +44,7 @@ func buildTools(t *testing.T) (reticle, pluginTool string) {
 			cmd.Dir = "../.."
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if out, err := cmd.CombinedOutput(); err != nil {
-				buildOnce.err = fmt.Errorf("build %s: %v\n%s", c, err, out)
+				buildOnce.err = fmt.Errorf("build %s: %w\n%s", c, err, out)
 				return
 			}
 		}
