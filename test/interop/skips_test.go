@@ -44,6 +44,9 @@ func skipSummary() string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if buildOnce.dir != "" {
+		_ = os.RemoveAll(buildOnce.dir) // the binaries the appliance tests built
+	}
 	if line := skipSummary(); line != "" {
 		printVisible(line)
 	}
