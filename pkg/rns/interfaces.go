@@ -65,25 +65,25 @@ func (n *Node) OnInterfaceEvent(f func(InterfaceEvent)) (remove func()) {
 // nodeHandler passes interface frames and lifecycle calls to transport and
 // reports sub-interfaces coming and going as interface events.
 type nodeHandler struct {
-	tr *transport.Transport
+	in *transport.Parallel
 	ev *events
 }
 
 func (h nodeHandler) Attach(i iface.Interface) {
-	h.tr.Attach(i)
+	h.in.Attach(i)
 	if p := i.Parent(); p != nil {
 		h.ev.emit(InterfaceEvent{Name: p.Name(), Sub: i.Name(), State: iface.StateUp})
 	}
 }
 
 func (h nodeHandler) Detach(i iface.Interface) {
-	h.tr.Detach(i)
+	h.in.Detach(i)
 	if p := i.Parent(); p != nil {
 		h.ev.emit(InterfaceEvent{Name: p.Name(), Sub: i.Name(), State: iface.StateDown})
 	}
 }
 
-func (h nodeHandler) Inbound(i iface.Interface, frame []byte) { h.tr.Inbound(i, frame) }
+func (h nodeHandler) Inbound(i iface.Interface, frame []byte) { h.in.Inbound(i, frame) }
 
 // startWatch runs the state watcher until stopWatch: every StatePoll it
 // compares each configured interface's state with the last one seen and

@@ -73,6 +73,7 @@ type Node struct {
 	log   *slog.Logger
 	id    *identity.Identity
 	tr    *transport.Transport
+	in    *transport.Parallel // what the interfaces hand frames to: announce checks on every core
 	ifacs *ifacTable
 	ev    *events
 
@@ -115,7 +116,7 @@ func (t *ifacTable) set(i iface.Interface, c *identity.IFAC) {
 // build creates the interface for a spec and registers its access code.
 func (n *Node) build(s iface.Spec) (iface.Interface, error) {
 	i, err := iface.New(s, iface.Options{
-		Handler: nodeHandler{tr: n.tr, ev: n.ev}, Logger: n.opts.Logger.With("component", "iface"),
+		Handler: nodeHandler{in: n.in, ev: n.ev}, Logger: n.opts.Logger.With("component", "iface"),
 		MinBackoff: n.opts.ReconnectMin, MaxBackoff: n.opts.ReconnectMax,
 	})
 	if err != nil {
@@ -234,12 +235,13 @@ func New(opts Options) (*Node, error) {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
 	n := &Node{
-		opts: opts, log: opts.Logger, id: id, tr: tr, ifacs: ifacs, rpcs: map[iface.Interface]*shared.Server{},
+		opts: opts, log: opts.Logger, id: id, tr: tr, in: transport.NewParallel(tr, 0), ifacs: ifacs, rpcs: map[iface.Interface]*shared.Server{},
 		ev: &events{subs: map[int]func(InterfaceEvent){}},
 	}
 	for _, s := range specs {
 		i, err := n.build(s)
 		if err != nil {
+			n.in.Close()
 			return nil, fmt.Errorf("new node: %w", err)
 		}
 		n.ifs = append(n.ifs, i)
@@ -308,6 +310,7 @@ func (n *Node) Start(ctx context.Context) error {
 		for j := len(n.ifs) - 1; j >= 0; j-- {
 			_ = n.ifs[j].Close()
 		}
+		n.in.Close()
 		_ = n.tr.Close()
 		n.closed = true
 		return err
@@ -357,6 +360,7 @@ func (n *Node) Close() error {
 			errs = append(errs, fmt.Errorf("close interface %s: %w", ifs[k].Name(), err))
 		}
 	}
+	n.in.Close() // the frames the interfaces delivered are processed first
 	if err := n.tr.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close transport: %w", err))
 	}

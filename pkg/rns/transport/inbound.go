@@ -59,14 +59,17 @@ func (t *Transport) Inbound(i iface.Interface, raw []byte) {
 func (t *Transport) inbound(i iface.Interface, raw []byte, released bool) {
 	var d *decoded
 	var err error
-	if v, ok := t.ifacs.Load(i); ok && !released {
-		raw, err = v.(*identity.IFAC).Remove(raw)
-	} else if len(raw) > 0 && raw[0]&wire.FlagIFAC != 0 && !released {
-		err = errIFACUnexpected
-	}
-	if err == nil {
+	if released {
+		// Held by ingress control and released: the access code is already off.
 		d, err = decode(raw, i.MTU())
+	} else {
+		raw, d, err = t.prepare(i, raw)
 	}
+	t.commit(i, raw, d, err, released)
+}
+
+// commit processes a prepared frame under the transport lock (err from prepare counts it as malformed).
+func (t *Transport) commit(i iface.Interface, raw []byte, d *decoded, err error, released bool) {
 	var fx effects
 	t.mu.Lock()
 	st := t.ifs[i]
