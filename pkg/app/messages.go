@@ -158,9 +158,21 @@ func methodFromName(s string) lxmf.Method {
 }
 
 // buildFields turns the request's attachments, image, audio, reply, reaction and renderer into LXMF
-// fields in the LXMF 1.2.1 layout.
+// fields in the LXMF 1.2.1 layout, inserted in the order MeshChatX's send_message inserts them
+// (meshchatx/meshchat.py, ReticulumMeshChat.send_message): renderer, file attachments, image, audio,
+// then other fields (where MeshChatX puts telemetry and commands), reply_to, reply_quote, reaction.
+// The order is part of the packed bytes, so a message built from the same inputs is byte-identical to
+// MeshChatX's (testdata/meshchatx-4.10.7-messages.json in pkg/lxmf). A typed input wins over a
+// req.Fields entry with the same id.
 func buildFields(req SendRequest) (lxmf.Fields, error) {
-	f := append(lxmf.Fields{}, req.Fields...)
+	var f lxmf.Fields
+	if req.Renderer != "" {
+		r, ok := rendererMode(req.Renderer)
+		if !ok {
+			return nil, fmt.Errorf("%w: renderer must be plain, markdown, micron or bbcode", ErrInvalidField)
+		}
+		f.Set(lxmf.FieldRenderer, msgpack.Int(r))
+	}
 	if len(req.Attachments) > 0 {
 		atts := make([]lxmf.Attachment, len(req.Attachments))
 		for i, at := range req.Attachments {
@@ -185,12 +197,12 @@ func buildFields(req SendRequest) (lxmf.Fields, error) {
 		}
 		f.SetAudio(lxmf.Audio{Mode: mode, Data: au.Data})
 	}
-	if req.Renderer != "" {
-		r, ok := rendererMode(req.Renderer)
-		if !ok {
-			return nil, fmt.Errorf("%w: renderer must be plain, markdown, micron or bbcode", ErrInvalidField)
+	typed := len(f)
+	for _, kv := range req.Fields {
+		if _, dup := f[:typed].Lookup(kv.Key); dup || typedLater(req, kv.Key) {
+			continue
 		}
-		f.Set(lxmf.FieldRenderer, msgpack.Int(r))
+		f.SetKey(kv.Key, kv.Value)
 	}
 	if req.ReplyTo != "" {
 		id, ok := normalizeID(req.ReplyTo)
@@ -215,6 +227,23 @@ func buildFields(req SendRequest) (lxmf.Fields, error) {
 			msgpack.KV{Key: msgpack.Int(reactionContent), Value: msgpack.Bin([]byte(emoji))}))
 	}
 	return f, nil
+}
+
+// typedLater reports whether key is a field buildFields sets after req.Fields (reply, quote, reaction),
+// so that the typed value, in its MeshChatX position, replaces the caller's.
+func typedLater(req SendRequest, key msgpack.Value) bool {
+	var later lxmf.Fields
+	if req.ReplyTo != "" {
+		later.Set(lxmf.FieldReplyTo, msgpack.Nil())
+		if req.ReplyQuote != "" {
+			later.Set(lxmf.FieldReplyQuote, msgpack.Nil())
+		}
+	}
+	if req.Reaction != nil {
+		later.Set(lxmf.FieldReaction, msgpack.Nil())
+	}
+	_, hit := later.Lookup(key)
+	return hit
 }
 
 // chooseMethod resolves automatic delivery for a packed message.
