@@ -196,6 +196,8 @@ export interface SendRequest {
   reply_to?: string
   reply_quote?: string
   reaction?: { to: string; emoji: string }
+  /** LXMF renderer field; the UI marks what it composes as Markdown, as MeshChatX does. */
+  renderer?: 'plain' | 'markdown' | 'micron' | 'bbcode'
 }
 
 /** A propagation node learned from an lxmf.propagation announce. */
