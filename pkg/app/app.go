@@ -106,6 +106,8 @@ type App struct {
 	holdStrangerFiles atomic.Bool
 	refuseStrangers   atomic.Bool
 	propagateOnFail   atomic.Bool
+	// syncMinutes and hostingMB are the sync interval and hosted node storage limit in force (settingsMu).
+	syncMinutes, hostingMB int
 
 	mu      sync.Mutex
 	started bool

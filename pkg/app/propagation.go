@@ -64,10 +64,19 @@ type propagation struct {
 	a      *App
 	disc   *propnode.Discovery
 	client *propnode.Client
-	server *propnode.Server
+	// server is the hosted node, nil when not hosting; the owner turns hosting on and off at runtime
+	// (setHosting, under hostMu).
+	server  atomic.Pointer[propnode.Server]
+	hostMu  sync.Mutex
+	peers   []wire.Hash
+	started bool // start has run: a new hosted node starts at once
 
 	mu  sync.Mutex
 	ctx context.Context // the app's lifetime, for background syncs
+	// syncEvery is the scheduled sync interval in force (negative: only when asked); the loop runs once
+	// syncing (start has run).
+	syncEvery time.Duration
+	syncing   bool
 
 	pinned atomic.Bool // the owner chose the node; otherwise chooseAuto picks it
 	cancel context.CancelFunc
@@ -80,7 +89,10 @@ func newPropagation(a *App) (*propagation, error) {
 		return nil, nil
 	}
 	po := a.opts.Propagation
-	p := &propagation{a: a, ctx: context.Background()}
+	p := &propagation{a: a, ctx: context.Background(), syncEvery: po.SyncInterval}
+	if p.syncEvery == 0 {
+		p.syncEvery = DefaultSyncInterval
+	}
 	log := a.log.With("component", "propagation")
 	var err error
 	if p.disc, err = propnode.NewDiscovery(propnode.DiscoveryOptions{Logger: log}, a.tr, nodeSink{a}); err != nil {
@@ -98,31 +110,76 @@ func newPropagation(a *App) (*propagation, error) {
 		_ = p.disc.Close()
 		return nil, err
 	}
+	for _, s := range po.Peers {
+		h, err := ParseAddress(s)
+		if err != nil {
+			_ = p.disc.Close()
+			return nil, fmt.Errorf("propagation peer %q: %w", s, err)
+		}
+		p.peers = append(p.peers, h)
+	}
 	if po.Serve {
-		var peers []wire.Hash
-		for _, s := range po.Peers {
-			h, err := ParseAddress(s)
-			if err != nil {
-				_ = p.disc.Close()
-				return nil, fmt.Errorf("propagation peer %q: %w", s, err)
-			}
-			peers = append(peers, h)
-		}
-		name := po.Name
-		if name == "" {
-			name = a.opts.DisplayName
-		}
-		p.server, err = propnode.NewServer(propnode.ServerOptions{
-			Identity: a.r.Identity(), Name: name, StampCost: po.StampCost, StampFlexibility: -1,
-			StorageLimit: po.StorageLimit, Local: a.r, Logger: log, Clock: a.opts.Clock,
-			Peers: peers, PeerInterval: po.PeerInterval,
-		}, a.tr, links, propStore{a})
+		srv, err := p.newServer(po.StorageLimit)
 		if err != nil {
 			_ = p.disc.Close()
 			return nil, err
 		}
+		p.server.Store(srv)
 	}
 	return p, nil
+}
+
+// newServer builds the hosted node with the given storage limit (0: the default).
+func (p *propagation) newServer(limit int64) (*propnode.Server, error) {
+	a, po := p.a, p.a.opts.Propagation
+	name := po.Name
+	if name == "" {
+		name = a.opts.DisplayName
+	}
+	return propnode.NewServer(propnode.ServerOptions{
+		Identity: a.r.Identity(), Name: name, StampCost: po.StampCost, StampFlexibility: -1,
+		StorageLimit: limit, Local: a.r, Logger: a.log.With("component", "propagation"), Clock: a.opts.Clock,
+		Peers: p.peers, PeerInterval: po.PeerInterval,
+	}, a.tr, a.opts.Links, propStore{a})
+}
+
+// hosted is the hosted node, or nil.
+func (p *propagation) hosted() *propnode.Server {
+	if p == nil {
+		return nil
+	}
+	return p.server.Load()
+}
+
+// setHosting turns the hosted node on (with the storage limit, 0: the default) or off. A running node
+// whose limit changes is replaced; its stored messages stay in the store for the next one.
+func (p *propagation) setHosting(ctx context.Context, on bool, limit int64) error {
+	p.hostMu.Lock()
+	defer p.hostMu.Unlock()
+	cur := p.server.Load()
+	if cur != nil {
+		if _, l := cur.Limits(); on && (limit == 0 || l == limit) {
+			return nil
+		}
+		p.server.Store(nil)
+		_ = cur.Close()
+		p.a.log.Info("hosted propagation node stopped", "address", cur.Hash().String())
+	}
+	if !on {
+		return nil
+	}
+	srv, err := p.newServer(limit)
+	if err != nil {
+		return fmt.Errorf("host a propagation node: %w", err)
+	}
+	if p.started {
+		if err := srv.Start(ctx); err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("host a propagation node: %w", err)
+		}
+	}
+	p.server.Store(srv)
+	return nil
 }
 
 // start restores the known nodes and the chosen one, then starts discovery
@@ -159,38 +216,71 @@ func (p *propagation) start(ctx context.Context) error {
 		return fmt.Errorf("start propagation: %w", err)
 	}
 	p.chooseAuto(ctx)
-	if iv := p.a.opts.Propagation.SyncInterval; iv >= 0 {
-		if iv == 0 {
-			iv = DefaultSyncInterval
-		}
-		var lctx context.Context
-		lctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
-		p.wg.Add(1)
-		go p.syncLoop(lctx, iv)
-	}
+	p.mu.Lock()
+	p.syncing = true
+	p.restartSyncLocked()
+	p.mu.Unlock()
 	if err := p.disc.Start(ctx); err != nil {
 		return fmt.Errorf("start propagation: %w", err)
 	}
-	if p.server != nil {
-		if err := p.server.Start(ctx); err != nil {
+	p.hostMu.Lock()
+	defer p.hostMu.Unlock()
+	p.started = true
+	if srv := p.server.Load(); srv != nil {
+		if err := srv.Start(ctx); err != nil {
 			return fmt.Errorf("start propagation: %w", err)
 		}
 	}
 	return nil
 }
 
+// setSyncInterval changes the scheduled sync interval (negative: only when asked) and restarts the
+// schedule when it runs.
+func (p *propagation) setSyncInterval(every time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if every == p.syncEvery {
+		return
+	}
+	p.syncEvery = every
+	if p.syncing {
+		p.restartSyncLocked()
+	}
+}
+
+// restartSyncLocked stops the sync schedule and starts it again with syncEvery. p.mu held.
+func (p *propagation) restartSyncLocked() {
+	if p.cancel != nil {
+		p.cancel()
+		p.wg.Wait()
+		p.cancel = nil
+	}
+	if p.syncEvery <= 0 {
+		return
+	}
+	var lctx context.Context
+	lctx, p.cancel = context.WithCancel(p.ctx)
+	p.wg.Add(1)
+	go p.syncLoop(lctx, p.syncEvery)
+}
+
 func (p *propagation) close() {
 	if p == nil {
 		return
 	}
+	p.mu.Lock()
+	p.syncing = false
 	if p.cancel != nil {
 		p.cancel()
 	}
+	p.mu.Unlock()
 	p.wg.Wait()
 	_ = p.client.Close()
-	if p.server != nil {
-		_ = p.server.Close()
+	p.hostMu.Lock()
+	if srv := p.server.Swap(nil); srv != nil {
+		_ = srv.Close()
 	}
+	p.hostMu.Unlock()
 	_ = p.disc.Close()
 }
 
@@ -256,7 +346,7 @@ func (a *App) Propagation(ctx context.Context) (PropagationInfo, error) {
 			TransferLimitKB: n.TransferLimitKB, Hops: n.Hops, LastSeen: n.LastSeen,
 		})
 	}
-	if s := a.prop.server; s != nil {
+	if s := a.prop.hosted(); s != nil {
 		cost, limit := s.Limits()
 		count, size, err := a.st.PropagationUsage(ctx)
 		if err != nil {
@@ -330,18 +420,20 @@ func (a *App) SyncStatus() propnode.SyncStatus {
 
 // PropagationServerAddress returns the hosted node's address, if any.
 func (a *App) PropagationServerAddress() (string, bool) {
-	if a.prop == nil || a.prop.server == nil {
+	s := a.prop.hosted()
+	if s == nil {
 		return "", false
 	}
-	return a.prop.server.Hash().String(), true
+	return s.Hash().String(), true
 }
 
 // AnnouncePropagation announces the hosted propagation node now.
 func (a *App) AnnouncePropagation() error {
-	if a.prop == nil || a.prop.server == nil {
+	s := a.prop.hosted()
+	if s == nil {
 		return ErrPropagationUnavailable
 	}
-	if err := a.prop.server.Announce(); err != nil {
+	if err := s.Announce(); err != nil {
 		if errors.Is(err, transport.ErrNotSent) {
 			return fmt.Errorf("%w: %w", ErrNotConnected, err)
 		}
@@ -468,10 +560,11 @@ func (s propStore) SetPeerSynced(ctx context.Context, peer wire.Hash, upTo time.
 // SyncPropagationPeers offers the hosted node's new messages to its peers
 // now (they are also offered every PeerInterval).
 func (a *App) SyncPropagationPeers(ctx context.Context) error {
-	if a.prop == nil || a.prop.server == nil {
+	s := a.prop.hosted()
+	if s == nil {
 		return ErrPropagationUnavailable
 	}
-	return a.prop.server.SyncPeers(ctx)
+	return s.SyncPeers(ctx)
 }
 
 func (s propStore) Expire(ctx context.Context, before time.Time) (int, error) {

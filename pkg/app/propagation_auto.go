@@ -25,8 +25,8 @@ func (p *propagation) chooseAuto(ctx context.Context) {
 		return
 	}
 	var own wire.Hash
-	if p.server != nil {
-		own = p.server.Hash()
+	if s := p.hosted(); s != nil {
+		own = s.Hash()
 	}
 	var best wire.Hash
 	bestHops := -1
@@ -65,7 +65,8 @@ func (p *propagation) syncLoop(ctx context.Context, interval time.Duration) {
 		if !ok {
 			continue
 		}
-		if err := p.client.Start(ctx, h); err != nil && !errors.Is(err, ErrSyncRunning) {
+		// The sync outlives a change of the schedule; closing the client ends it.
+		if err := p.client.Start(context.WithoutCancel(ctx), h); err != nil && !errors.Is(err, ErrSyncRunning) {
 			p.a.log.Warn("scheduled propagation sync not started", "node", h.String(), "error", err)
 		}
 	}

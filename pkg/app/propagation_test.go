@@ -45,7 +45,7 @@ func TestPropagationLoopback(t *testing.T) {
 	}
 	// Discovery records the node from its announce, without a link.
 	waitFor(t, 10*time.Second, "alice records the propagation node", func() bool {
-		if err := pn.app.prop.server.Announce(); err != nil {
+		if err := pn.app.prop.hosted().Announce(); err != nil {
 			t.Logf("RETRY: announce: %v", err)
 		}
 		info, err := a.app.Propagation(ctx)

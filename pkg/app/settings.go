@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/reticle-mesh/reticle/pkg/lxmf/propnode"
 	"github.com/reticle-mesh/reticle/pkg/store"
 )
 
@@ -25,6 +26,12 @@ const (
 	// MaxStampCost bounds the proof of work the node asks of senders; above it most phones and
 	// Raspberry Pis would take minutes per message.
 	MaxStampCost = 32
+	// MaxInboundPerMinute bounds the per-source inbound limit the owner may set.
+	MaxInboundPerMinute = 100_000
+	// MaxSyncInterval bounds the scheduled propagation sync interval (the --sync-interval range).
+	MaxSyncInterval = 168 * time.Hour
+	// MaxPropagationStorageMB bounds the hosted node's storage limit (1 TB).
+	MaxPropagationStorageMB = 1 << 20
 )
 
 const (
@@ -34,6 +41,10 @@ const (
 	settingStrangerFiles    = "app.stranger_attachments"
 	settingRefuseStrangers  = "app.refuse_strangers"
 	settingPropagateOnFail  = "app.propagate_on_failure"
+	settingInboundLimit     = "app.inbound_per_minute"
+	settingSyncInterval     = "app.sync_interval_s"
+	settingHosting          = "app.propagation_hosting"
+	settingHostingStorage   = "app.propagation_storage_mb"
 )
 
 // The stranger_attachments values: a non-contact's attachments are dropped (the message is kept and
@@ -60,6 +71,14 @@ type Settings struct {
 	// PropagateOnFailure sends a direct or opportunistic message that ran out of attempts through the
 	// propagation node, when one is chosen, instead of failing it.
 	PropagateOnFailure bool `json:"propagate_on_failure"`
+	// InboundPerMinute is how many opportunistic and direct messages one source may deliver per minute
+	// (all sources together: ten times it); messages over it are not proven, so senders retry later.
+	InboundPerMinute int `json:"inbound_per_minute"`
+	// SyncIntervalMinutes is how often the node syncs with its propagation node (0: only when asked).
+	SyncIntervalMinutes int `json:"sync_interval_minutes"`
+	// PropagationHosting makes this node a propagation node for others, with PropagationStorageMB.
+	PropagationHosting   bool `json:"propagation_hosting"`
+	PropagationStorageMB int  `json:"propagation_storage_mb"`
 }
 
 // SettingsPatch changes the settings that are set; DisplayName "" goes back to the startup name.
@@ -70,6 +89,10 @@ type SettingsPatch struct {
 	StrangerAttachments     *string `json:"stranger_attachments"`
 	RefuseStrangers         *bool   `json:"refuse_strangers"`
 	PropagateOnFailure      *bool   `json:"propagate_on_failure"`
+	InboundPerMinute        *int    `json:"inbound_per_minute"`
+	SyncIntervalMinutes     *int    `json:"sync_interval_minutes"`
+	PropagationHosting      *bool   `json:"propagation_hosting"`
+	PropagationStorageMB    *int    `json:"propagation_storage_mb"`
 }
 
 // SettingsView is the current settings and the startup values a reset goes back to.
@@ -86,7 +109,36 @@ func (a *App) startupSettings() Settings {
 		StrangerAttachments:     strangerFiles(a.opts.StrangerAttachments != StrangerAttachmentsAllow),
 		RefuseStrangers:         a.opts.RefuseStrangers,
 		PropagateOnFailure:      !a.opts.NoPropagateOnFailure,
+		InboundPerMinute:        a.startupInboundLimit(),
+		SyncIntervalMinutes:     a.startupSyncMinutes(),
+		PropagationHosting:      a.opts.Propagation.Serve,
+		PropagationStorageMB:    a.startupStorageMB(),
 	}
+}
+
+func (a *App) startupInboundLimit() int {
+	if n := a.opts.Router.MaxInboundPerPeer; n > 0 {
+		return n
+	}
+	return 60 // the router's default
+}
+
+func (a *App) startupSyncMinutes() int {
+	switch iv := a.opts.Propagation.SyncInterval; {
+	case iv < 0:
+		return 0
+	case iv == 0:
+		return int(DefaultSyncInterval / time.Minute)
+	default:
+		return int(iv / time.Minute)
+	}
+}
+
+func (a *App) startupStorageMB() int {
+	if l := a.opts.Propagation.StorageLimit; l > 0 {
+		return int(l >> 20)
+	}
+	return int(propnode.DefaultStorageLimit >> 20)
 }
 
 func strangerFiles(hold bool) string {
@@ -107,6 +159,10 @@ func (a *App) GetSettings() SettingsView {
 		StrangerAttachments:     strangerFiles(a.holdStrangerFiles.Load()),
 		RefuseStrangers:         a.refuseStrangers.Load(),
 		PropagateOnFailure:      a.propagateOnFail.Load(),
+		InboundPerMinute:        a.r.InboundLimit(),
+		SyncIntervalMinutes:     a.syncMinutes,
+		PropagationHosting:      a.prop.hosted() != nil,
+		PropagationStorageMB:    a.hostingMB,
 	}, Defaults: a.startupSettings()}
 }
 
@@ -151,6 +207,27 @@ func (p SettingsPatch) validate() (map[string]string, error) {
 	if v := p.PropagateOnFailure; v != nil {
 		out[settingPropagateOnFail] = strconv.FormatBool(*v)
 	}
+	if v := p.InboundPerMinute; v != nil {
+		if *v < 1 || *v > MaxInboundPerMinute {
+			return nil, fmt.Errorf("%w: inbound_per_minute must be 1 to %d", ErrInvalidSetting, MaxInboundPerMinute)
+		}
+		out[settingInboundLimit] = strconv.Itoa(*v)
+	}
+	if v := p.SyncIntervalMinutes; v != nil {
+		if *v < 0 || time.Duration(*v)*time.Minute > MaxSyncInterval {
+			return nil, fmt.Errorf("%w: sync_interval_minutes must be 0 (only when asked) to %d", ErrInvalidSetting, int(MaxSyncInterval/time.Minute))
+		}
+		out[settingSyncInterval] = strconv.Itoa(*v * 60)
+	}
+	if v := p.PropagationHosting; v != nil {
+		out[settingHosting] = strconv.FormatBool(*v)
+	}
+	if v := p.PropagationStorageMB; v != nil {
+		if *v < 1 || *v > MaxPropagationStorageMB {
+			return nil, fmt.Errorf("%w: propagation_storage_mb must be 1 to %d", ErrInvalidSetting, MaxPropagationStorageMB)
+		}
+		out[settingHostingStorage] = strconv.Itoa(*v)
+	}
 	return out, nil
 }
 
@@ -164,6 +241,9 @@ func (a *App) UpdateSettings(ctx context.Context, p SettingsPatch) (SettingsView
 	vals, err := p.validate()
 	if err != nil {
 		return SettingsView{}, err
+	}
+	if a.prop == nil && (p.PropagationHosting != nil && *p.PropagationHosting || p.SyncIntervalMinutes != nil) {
+		return SettingsView{}, fmt.Errorf("%w: %w", ErrInvalidSetting, ErrPropagationUnavailable)
 	}
 	a.mu.Lock()
 	ann := a.ann
@@ -230,6 +310,9 @@ func (a *App) applySettingsLocked(ctx context.Context, ann *announcer) error {
 		propagate = v == "true"
 	}
 	a.propagateOnFail.Store(propagate)
+	if err := a.applyLimitsLocked(ctx, def); err != nil {
+		return err
+	}
 	every := a.opts.AnnounceInterval
 	if v, err := a.savedSetting(ctx, settingAnnounceInterval); err != nil {
 		return err
@@ -257,4 +340,57 @@ func (a *App) savedSetting(ctx context.Context, key string) (string, error) {
 		return "", fmt.Errorf("load settings: %w", err)
 	}
 	return v, nil
+}
+
+// applyLimitsLocked puts the inbound limit, the sync schedule and hosting into force. settingsMu held.
+func (a *App) applyLimitsLocked(ctx context.Context, def Settings) error {
+	limit, err := a.savedInt(ctx, settingInboundLimit, def.InboundPerMinute, 1, MaxInboundPerMinute)
+	if err != nil {
+		return err
+	}
+	a.r.SetInboundLimit(limit)
+	if a.prop == nil {
+		a.syncMinutes, a.hostingMB = 0, def.PropagationStorageMB
+		return nil
+	}
+	syncS, err := a.savedInt(ctx, settingSyncInterval, def.SyncIntervalMinutes*60, 0, int(MaxSyncInterval/time.Second))
+	if err != nil {
+		return err
+	}
+	a.syncMinutes = syncS / 60
+	every := time.Duration(syncS) * time.Second
+	if every == 0 {
+		every = -1 // only when asked
+	}
+	a.prop.setSyncInterval(every)
+	host := def.PropagationHosting
+	if v, err := a.savedSetting(ctx, settingHosting); err != nil {
+		return err
+	} else if v != "" {
+		host = v == "true"
+	}
+	mb, err := a.savedInt(ctx, settingHostingStorage, def.PropagationStorageMB, 1, MaxPropagationStorageMB)
+	if err != nil {
+		return err
+	}
+	if err := a.prop.setHosting(ctx, host, int64(mb)<<20); err != nil {
+		return err
+	}
+	a.hostingMB = mb
+	return nil
+}
+
+// savedInt is a saved integer setting within [lo, hi], or def when none is saved; a stored value out
+// of range is ignored with a warning.
+func (a *App) savedInt(ctx context.Context, key string, def, lo, hi int) (int, error) {
+	v, err := a.savedSetting(ctx, key)
+	if err != nil || v == "" {
+		return def, err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		a.log.Warn("saved setting ignored", "key", key, "value", v)
+		return def, nil
+	}
+	return n, nil
 }

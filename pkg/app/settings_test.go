@@ -158,3 +158,83 @@ func TestPropagateOnFailureSetting(t *testing.T) {
 		t.Fatalf("after the hand-over: %+v, %v", got, err)
 	}
 }
+
+// TestLimitsAndHostingSettings: the inbound limit, the sync interval and hosting a propagation node are
+// settings, validated, applied at once (hosting starts and stops the node at runtime, with its storage
+// limit, keeping its address) and kept across a restart; a node without links refuses hosting.
+func TestLimitsAndHostingSettings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loopback TCP")
+	}
+	dir := t.TempDir()
+	ctx := context.Background()
+	n := startLoopNodeDir(t, dir, "host", Options{})
+	got := n.app.GetSettings()
+	if got.InboundPerMinute != got.Defaults.InboundPerMinute || got.InboundPerMinute != n.app.r.InboundLimit() || got.SyncIntervalMinutes != int(DefaultSyncInterval/time.Minute) || got.PropagationHosting || got.PropagationStorageMB != 500 {
+		t.Fatalf("defaults %+v", got)
+	}
+	for _, bad := range []SettingsPatch{
+		{InboundPerMinute: ptr(0)}, {InboundPerMinute: ptr(MaxInboundPerMinute + 1)},
+		{SyncIntervalMinutes: ptr(-1)}, {SyncIntervalMinutes: ptr(int(MaxSyncInterval/time.Minute) + 1)},
+		{PropagationStorageMB: ptr(0)}, {PropagationHosting: ptr(true), PropagationStorageMB: ptr(MaxPropagationStorageMB + 1)},
+	} {
+		if _, err := n.app.UpdateSettings(ctx, bad); !errors.Is(err, ErrInvalidSetting) {
+			t.Errorf("patch %+v: %v, want ErrInvalidSetting", bad, err)
+		}
+	}
+	if _, ok := n.app.PropagationServerAddress(); ok {
+		t.Fatal("a refused patch started hosting")
+	}
+
+	v, err := n.app.UpdateSettings(ctx, SettingsPatch{InboundPerMinute: ptr(5), SyncIntervalMinutes: ptr(0), PropagationHosting: ptr(true), PropagationStorageMB: ptr(2)})
+	if err != nil || v.InboundPerMinute != 5 || v.SyncIntervalMinutes != 0 || !v.PropagationHosting || v.PropagationStorageMB != 2 {
+		t.Fatalf("update: %+v, %v", v, err)
+	}
+	if n.app.r.InboundLimit() != 5 {
+		t.Fatalf("inbound limit in force %d", n.app.r.InboundLimit())
+	}
+	addr, ok := n.app.PropagationServerAddress()
+	if !ok {
+		t.Fatal("hosting turned on, no node")
+	}
+	info, err := n.app.Propagation(ctx)
+	if err != nil || info.Server == nil || info.Server.StorageLimit != 2<<20 {
+		t.Fatalf("hosted node %+v, %v", info.Server, err)
+	}
+	// A new limit replaces the running node; its address stays.
+	if _, err := n.app.UpdateSettings(ctx, SettingsPatch{PropagationStorageMB: ptr(3)}); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ = n.app.Propagation(ctx); info.Server == nil || info.Server.StorageLimit != 3<<20 || info.Server.Address != addr {
+		t.Fatalf("after the new limit: %+v", info.Server)
+	}
+	if _, err := n.app.UpdateSettings(ctx, SettingsPatch{PropagationHosting: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := n.app.PropagationServerAddress(); ok {
+		t.Fatal("hosting turned off, node still there")
+	}
+	if _, err := n.app.UpdateSettings(ctx, SettingsPatch{PropagationHosting: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if a2, ok := n.app.PropagationServerAddress(); !ok || a2 != addr {
+		t.Fatalf("hosting again: %q %v, want %q", a2, ok, addr)
+	}
+	n.close()
+
+	// Kept across a restart, over the startup values.
+	n = startLoopNodeDir(t, dir, "host", Options{})
+	defer n.close()
+	if s := n.app.GetSettings(); s.InboundPerMinute != 5 || s.SyncIntervalMinutes != 0 || !s.PropagationHosting || s.PropagationStorageMB != 3 {
+		t.Fatalf("after restart %+v", s)
+	}
+	if a2, ok := n.app.PropagationServerAddress(); !ok || a2 != addr {
+		t.Fatalf("hosted node after restart: %q %v", a2, ok)
+	}
+
+	plain := startLoopNodeOpts(t, "nolinks", false, Options{})
+	defer plain.close()
+	if _, err := plain.app.UpdateSettings(ctx, SettingsPatch{PropagationHosting: ptr(true)}); !errors.Is(err, ErrPropagationUnavailable) {
+		t.Fatalf("hosting without links: %v", err)
+	}
+}

@@ -90,6 +90,13 @@ export interface NodeSettings {
   refuse_strangers: boolean
   /** A message that ran out of attempts goes through the chosen propagation node instead of failing. */
   propagate_on_failure: boolean
+  /** Messages one source may deliver per minute (all together: ten times it). */
+  inbound_per_minute: number
+  /** Sync with the propagation node every this many minutes; 0: only when asked. */
+  sync_interval_minutes: number
+  /** Act as a propagation node for others, storing at most propagation_storage_mb. */
+  propagation_hosting: boolean
+  propagation_storage_mb: number
 }
 export interface NodeSettingsView extends NodeSettings {
   /** The startup values (flags, environment or built-in) a reset goes back to. */

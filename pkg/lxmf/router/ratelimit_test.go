@@ -28,6 +28,16 @@ func TestInboundLimiter(t *testing.T) {
 	if len(l.counts) > l.total {
 		t.Fatalf("tracked %d sources, more than the total limit %d", len(l.counts), l.total)
 	}
+	// A raised limit applies within the window: a (at 1 of 2) may send 3 more with a limit of 4.
+	l.set(4, 10)
+	for k := range 3 {
+		if !l.allow(a, now.Add(63*time.Second)) {
+			t.Fatalf("message %d after raising the limit refused", k)
+		}
+	}
+	if l.allow(a, now.Add(64*time.Second)) || l.perPeerLimit() != 4 {
+		t.Fatal("the raised limit is not enforced")
+	}
 }
 
 // TestInboundRateLimitedNotProven: messages over the per-peer limit are not proven, so the sender
