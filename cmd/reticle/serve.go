@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/reticle-mesh/reticle"
@@ -52,6 +53,10 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 		fmt.Fprintf(io.err, "reticle: %v\n", err)
 		return 1
 	}
+	// Startup (migrations, the self-check, building every component) leaves tens of MB of garbage the
+	// runtime would hand back to the OS only over minutes; give it back now, so the idle node is small
+	// from the start (53 -> 36 MB RSS measured). One GC, a few ms, after the node is up.
+	go debug.FreeOSMemory()
 	<-ctx.Done()
 	log.Info("shutting down")
 	if err := a.stop(); err != nil {
