@@ -57,7 +57,7 @@ func (b *bench) http(ctx context.Context) error {
 			break
 		}
 		if time.Now().After(deadline) {
-			return errors.New("A never heard B's announce")
+			return errors.New("node a never heard node b's announce")
 		}
 		_ = bn.call(http.MethodPost, "/api/v1/announce", nil, nil)
 		time.Sleep(500 * time.Millisecond)

@@ -130,7 +130,7 @@ func (b *bench) referenceAnnounce(ctx context.Context) (float64, error) {
 	defer func() { _ = os.RemoveAll(dir) }()
 	out, err := exec.CommandContext(ctx, "python3", filepath.Join(b.scripts, "bench_reference.py"), dir).CombinedOutput() //nolint:gosec // our script
 	if err != nil {
-		return 0, fmt.Errorf("%v: %s", err, out)
+		return 0, fmt.Errorf("%w: %s", err, out)
 	}
 	m := refAnnounceRate.FindSubmatch(out)
 	if m == nil {

@@ -55,7 +55,7 @@ func main() {
 		}
 		defer func() { _ = os.RemoveAll(dir) }()
 		b.reticle = filepath.Join(dir, "reticle")
-		cmd := exec.Command("go", "build", "-o", b.reticle, "./cmd/reticle")
+		cmd := exec.Command("go", "build", "-o", b.reticle, "./cmd/reticle") //nolint:gosec // our temp path
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			fail(fmt.Sprintf("build reticle (run from the repository root or pass -reticle): %v\n%s", err, out))

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"unicode/utf8"
 
@@ -54,6 +55,7 @@ func HashPassword(pw string, p HashParams) (string, error) {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	key := argon2.IDKey([]byte(pw), salt, p.Iterations, p.MemoryKiB, p.Threads, argon2KeyLen)
+	releaseHashMemory()
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Iterations,
 		p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -67,8 +69,14 @@ func VerifyPassword(pw, encoded string) (bool, error) {
 	}
 	got := argon2.IDKey([]byte(pw), salt, p.Iterations, p.MemoryKiB, p.Threads,
 		uint32(len(want))) //nolint:gosec // G115: decodeHash accepts keys of 16 to 64 bytes only
+	releaseHashMemory()
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
+
+// releaseHashMemory hands argon2id's memory (tens of MB per hash) back to the OS in the background:
+// hashes are rare (a login, a password change), and without this the idle node keeps the last one's
+// memory resident for minutes.
+func releaseHashMemory() { go debug.FreeOSMemory() }
 
 func decodeHash(encoded string) (HashParams, []byte, []byte, error) {
 	var p HashParams
