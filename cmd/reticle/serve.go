@@ -146,7 +146,12 @@ func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*app
 	}
 	a := &appliance{lc: &lifecycle{log: log}, atRest: at}
 
-	st, err := store.Open(ctx, store.Options{Path: cfg.DBPath(), Logger: log.With("component", "store"),
+	if cfg.Database != "" {
+		log.Info("store", "database", store.MaskDSN(cfg.Database))
+	} else {
+		log.Info("store", "database", "sqlite "+cfg.DBPath())
+	}
+	st, err := store.Open(ctx, store.Options{Path: cfg.DBPath(), Database: cfg.Database, Logger: log.With("component", "store"),
 		BeforeMigrate: premigrateSnapshot(cfg.DataDir, log.With("component", "backup"))})
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -13,7 +14,7 @@ func TestAtRestRecordRoundTripAndUpgrade(t *testing.T) {
 	ctx := context.Background()
 	s, p := openTemp(t, 5) // a database from before the record
 	closeStore(t, s)
-	s, err := Open(ctx, Options{Path: p})
+	s, err := Open(ctx, Options{Path: p, Database: testkit.Database(t, p)})
 	if err != nil {
 		t.Fatal(err)
 	}

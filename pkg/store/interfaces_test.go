@@ -3,13 +3,14 @@ package store
 import (
 	"context"
 	"errors"
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 	"path/filepath"
 	"testing"
 )
 
 func TestInterfaceGetAndUpdate(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{Path: filepath.Join(t.TempDir(), "r.db")})
+	s, err := Open(ctx, Options{Path: filepath.Join(t.TempDir(), "r.db"), Database: testkit.Database(t, filepath.Join(t.TempDir(), "r.db"))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -11,7 +12,7 @@ import (
 
 func TestPluginRecords(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{Path: filepath.Join(t.TempDir(), "r.db")})
+	s, err := Open(ctx, Options{Path: filepath.Join(t.TempDir(), "r.db"), Database: testkit.Database(t, filepath.Join(t.TempDir(), "r.db"))})
 	if err != nil {
 		t.Fatal(err)
 	}

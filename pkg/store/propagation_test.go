@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func TestPropagationStorageLimit(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = Open(ctx, Options{Path: p})
+	s, err = Open(ctx, Options{Path: p, Database: testkit.Database(t, p)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,10 +13,19 @@ import (
 	"time"
 )
 
+// ErrSnapshotUnsupported means the store lives in PostgreSQL, whose data Reticle does not copy into its
+// snapshots: the database server's own tools back it up.
+var ErrSnapshotUnsupported = errors.New("snapshots of a PostgreSQL store are not taken by reticle: back the database up " +
+	"with pg_dump (pg_dump --format=custom --file=reticle.dump URL) and the data dir's identities/ and attachments/ with your file backups")
+
 // VacuumInto writes a consistent copy of the whole database to path (which must not exist yet) with
 // SQLite's VACUUM INTO: it reads inside one transaction, so concurrent writers neither block it for long
-// nor tear it, and the copy never depends on the live WAL file.
+// nor tear it, and the copy never depends on the live WAL file. On PostgreSQL it returns
+// ErrSnapshotUnsupported.
 func (s *Store) VacuumInto(ctx context.Context, path string) error {
+	if s.pg {
+		return ErrSnapshotUnsupported
+	}
 	if path == "" {
 		return errors.New("vacuum into: empty path")
 	}
@@ -42,8 +51,11 @@ type TableDigest struct {
 // restore check) without knowing their schema.
 func (s *Store) Digest(ctx context.Context) (map[string]TableDigest, error) {
 	var names []string
-	err := s.db.WithContext(ctx).Raw(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).
-		Scan(&names).Error
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+	if s.pg {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
+	}
+	err := s.db.WithContext(ctx).Raw(q).Scan(&names).Error
 	if err != nil {
 		return nil, fmt.Errorf("digest: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 	"path/filepath"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func TestFullMapsToErrStorageFull(t *testing.T) {
 
 func TestInboundBytesAndSince(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{Path: filepath.Join(t.TempDir(), "r.db")})
+	s, err := Open(ctx, Options{Path: filepath.Join(t.TempDir(), "r.db"), Database: testkit.Database(t, filepath.Join(t.TempDir(), "r.db"))})
 	if err != nil {
 		t.Fatal(err)
 	}
