@@ -10,7 +10,8 @@ import (
 
 func TestInterfaceGetAndUpdate(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{Path: filepath.Join(t.TempDir(), "r.db"), Database: testkit.Database(t, filepath.Join(t.TempDir(), "r.db"))})
+	p := filepath.Join(t.TempDir(), "r.db")
+	s, err := Open(ctx, Options{Path: p, Database: testkit.Database(t, p)})
 	if err != nil {
 		t.Fatal(err)
 	}

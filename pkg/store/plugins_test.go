@@ -12,7 +12,8 @@ import (
 
 func TestPluginRecords(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{Path: filepath.Join(t.TempDir(), "r.db"), Database: testkit.Database(t, filepath.Join(t.TempDir(), "r.db"))})
+	dbp := filepath.Join(t.TempDir(), "r.db")
+	s, err := Open(ctx, Options{Path: dbp, Database: testkit.Database(t, dbp)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,8 @@ func TestUpgradeToConversations(t *testing.T) {
 
 func TestPeersCappedAndPaged(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{Path: filepath.Join(t.TempDir(), "reticle.db"), Database: testkit.Database(t, filepath.Join(t.TempDir(), "reticle.db")), MaxPeers: 10})
+	p := filepath.Join(t.TempDir(), "reticle.db")
+	s, err := Open(ctx, Options{Path: p, Database: testkit.Database(t, p), MaxPeers: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
