@@ -37,9 +37,9 @@ type schemaTable struct {
 
 var typeClass = map[string]string{
 	"integer": "int", "bigint": "int",
-	"text":     "text",
-	"blob":     "blob", "bytea": "blob",
-	"real":     "real", "double precision": "real",
+	"text": "text",
+	"blob": "blob", "bytea": "blob",
+	"real": "real", "double precision": "real",
 	"boolean":  "bool",
 	"datetime": "time", "timestamp with time zone": "time",
 }
