@@ -3,11 +3,12 @@ package store
 import (
 	"bytes"
 	"context"
-	"github.com/reticle-mesh/reticle/pkg/testkit"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 func TestAtRestRecordRoundTripAndUpgrade(t *testing.T) {

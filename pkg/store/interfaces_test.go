@@ -3,9 +3,10 @@ package store
 import (
 	"context"
 	"errors"
-	"github.com/reticle-mesh/reticle/pkg/testkit"
 	"path/filepath"
 	"testing"
+
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 func TestInterfaceGetAndUpdate(t *testing.T) {

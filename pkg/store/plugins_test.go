@@ -3,11 +3,12 @@ package store
 import (
 	"context"
 	"errors"
-	"github.com/reticle-mesh/reticle/pkg/testkit"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 func TestPluginRecords(t *testing.T) {

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/reticle-mesh/reticle/pkg/testkit"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 func propMsg(i int, dest string, size int, at time.Time) *PropagationMessage {

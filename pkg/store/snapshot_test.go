@@ -3,13 +3,14 @@ package store
 import (
 	"context"
 	"errors"
-	"github.com/reticle-mesh/reticle/pkg/testkit"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 func TestVacuumIntoCopiesEveryRow(t *testing.T) {

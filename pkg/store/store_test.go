@@ -3,10 +3,11 @@ package store
 import (
 	"context"
 	"errors"
-	"github.com/reticle-mesh/reticle/pkg/testkit"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 // openTemp opens a fresh store migrated to version to (0 = all): SQLite in a temp dir, or a fresh
