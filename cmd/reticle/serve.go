@@ -235,6 +235,10 @@ func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*app
 	if interval == 0 {
 		interval = -1 // off
 	}
+	if st.Postgres() && interval > 0 {
+		log.Warn("scheduled snapshots are off with a PostgreSQL store", "why", store.ErrSnapshotUnsupported.Error())
+		interval = -1
+	}
 	snaps, err := backup.New(backup.Options{DataDir: cfg.DataDir, Interval: interval, Keep: cfg.SnapshotKeep,
 		Version: buildinfo.Get().Version, Logger: log.With("component", "backup")}, st)
 	if err != nil {

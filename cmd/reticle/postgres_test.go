@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/config"
+	"github.com/reticle-mesh/reticle/pkg/integrity"
+	"github.com/reticle-mesh/reticle/pkg/store"
+	"github.com/reticle-mesh/reticle/pkg/testkit"
+)
+
+// TestServeOnPostgres starts the appliance on a PostgreSQL store: the startup line shows the URL
+// without its password, no reticle.db appears in the data dir, scheduled snapshots are off with the
+// reason, a second node against the same database refuses to start, and the clean stop records the
+// identities for the at-rest check. It needs RETICLE_TEST_DATABASE.
+func TestServeOnPostgres(t *testing.T) {
+	if !testkit.UsesPostgres() {
+		t.Skip("set RETICLE_TEST_DATABASE to a PostgreSQL URL (.ci/postgres start DIR prints one)")
+	}
+	dsn := testkit.Database(t, filepath.Join(t.TempDir(), "pg"))
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), "s3cret-pw") // the test cluster trusts loopback; the password must still never show
+	newCfg := func() config.Config {
+		cfg := config.Default()
+		cfg.Listen = "127.0.0.1:0"
+		cfg.DataDir = filepath.Join(t.TempDir(), "data")
+		cfg.Database = u.String()
+		cfg.SnapshotInterval = time.Hour
+		return cfg
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx := context.Background()
+	cfg := newCfg()
+	a, err := build(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + a.web.Addr() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz: %d", resp.StatusCode)
+	}
+	_, err = build(ctx, newCfg(), slog.New(slog.DiscardHandler))
+	if !errors.Is(err, store.ErrLocked) {
+		t.Errorf("a second node on the same database: %v, want ErrLocked", err)
+	}
+	if err := a.stop(); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if strings.Contains(out, "s3cret-pw") {
+		t.Fatal("the log shows the database password")
+	}
+	if !strings.Contains(out, `database="postgres://postgres@127.0.0.1:`) {
+		t.Errorf("no masked database line in the log:\n%s", out)
+	}
+	if !strings.Contains(out, "scheduled snapshots are off with a PostgreSQL store") {
+		t.Errorf("no word on snapshots being off:\n%s", out)
+	}
+	if _, err := os.Stat(cfg.DBPath()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("reticle.db in the data dir with a PostgreSQL store: %v", err)
+	}
+	rep, err := integrity.Inspect(cfg.DataDir, integrity.AtRestOptions{})
+	if err != nil || rep.Status != integrity.AtRestOK {
+		t.Fatalf("at-rest after a clean stop: %+v %v", rep, err)
+	}
+	// The lock went with the stop: the next start on this database works.
+	b, err := build(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("restart on the same database: %v", err)
+	}
+	if err := b.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
