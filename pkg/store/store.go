@@ -58,6 +58,7 @@ type Store struct {
 	pg       bool      // PostgreSQL, not SQLite
 	lock     *sql.Conn // PostgreSQL: the connection holding the single-writer advisory lock
 	dsn      string    // PostgreSQL: the connection URL (never logged; see MaskDSN)
+	prop     propTotal // bytes held as a propagation node
 }
 
 // Open opens (creating if needed) the database (SQLite at opts.Path, or PostgreSQL at opts.Database)
