@@ -20,9 +20,10 @@ import (
 )
 
 // TestServeOnPostgres starts the appliance on a PostgreSQL store: the startup line shows the URL
-// without its password, no reticle.db appears in the data dir, scheduled snapshots are off with the
-// reason, a second node against the same database refuses to start, and the clean stop records the
-// identities for the at-rest check. It needs RETICLE_TEST_DATABASE.
+// without its password, no reticle.db appears in the data dir, scheduled snapshots stay on only when
+// pg_dump is there (off with the reason otherwise), a second node against the same database refuses
+// to start, the clean stop records the identities for the at-rest check, and reticle backup snapshots
+// the store through pg_dump. It needs RETICLE_TEST_DATABASE.
 func TestServeOnPostgres(t *testing.T) {
 	if !testkit.UsesPostgres() {
 		t.Skip("set RETICLE_TEST_DATABASE to a PostgreSQL URL (.ci/postgres start DIR prints one)")
@@ -74,8 +75,9 @@ func TestServeOnPostgres(t *testing.T) {
 	if !strings.Contains(out, `database="postgres://postgres@127.0.0.1:`) {
 		t.Errorf("no masked database line in the log:\n%s", out)
 	}
-	if !strings.Contains(out, "scheduled snapshots are off with a PostgreSQL store") {
-		t.Errorf("no word on snapshots being off:\n%s", out)
+	_, dumpErr := store.FindPGDump()
+	if off := strings.Contains(out, "scheduled snapshots are off"); off != (dumpErr != nil) {
+		t.Errorf("scheduled snapshots off %v, pg_dump missing %v:\n%s", off, dumpErr != nil, out)
 	}
 	if _, err := os.Stat(cfg.DBPath()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("reticle.db in the data dir with a PostgreSQL store: %v", err)
@@ -83,6 +85,21 @@ func TestServeOnPostgres(t *testing.T) {
 	rep, err := integrity.Inspect(cfg.DataDir, integrity.AtRestOptions{})
 	if err != nil || rep.Status != integrity.AtRestOK {
 		t.Fatalf("at-rest after a clean stop: %+v %v", rep, err)
+	}
+	// reticle backup reads RETICLE_DATABASE like serve and snapshots the store with pg_dump.
+	if dumpErr == nil {
+		t.Setenv("RETICLE_DATABASE", u.String())
+		archive := filepath.Join(t.TempDir(), "node.zip")
+		var stdout, stderr bytes.Buffer
+		if code := runBackup(ctx, []string{"--data-dir", cfg.DataDir, "--out", archive}, &stdout, &stderr); code != 0 {
+			t.Fatalf("reticle backup exit %d: %s", code, stderr.String())
+		}
+		if strings.Contains(stdout.String()+stderr.String(), "s3cret-pw") {
+			t.Fatal("reticle backup printed the database password")
+		}
+		if _, err := os.Stat(archive); err != nil {
+			t.Fatalf("no archive: %v", err)
+		}
 	}
 	// The lock went with the stop: the next start on this database works.
 	b, err := build(ctx, cfg, slog.New(slog.DiscardHandler))

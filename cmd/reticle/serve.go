@@ -235,8 +235,8 @@ func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*app
 	if interval == 0 {
 		interval = -1 // off
 	}
-	if st.Postgres() && interval > 0 {
-		log.Warn("scheduled snapshots are off with a PostgreSQL store", "why", store.ErrSnapshotUnsupported.Error())
+	if _, err := store.FindPGDump(); st.Postgres() && interval > 0 && err != nil {
+		log.Warn("scheduled snapshots are off: the store is in PostgreSQL and snapshots need pg_dump", "why", err.Error())
 		interval = -1
 	}
 	snaps, err := backup.New(backup.Options{DataDir: cfg.DataDir, Interval: interval, Keep: cfg.SnapshotKeep,

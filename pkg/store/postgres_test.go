@@ -1,15 +1,22 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
 
 	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
@@ -155,4 +162,88 @@ func TestSearchIgnoresCaseAndBadUTF8(t *testing.T) {
 			t.Errorf("search %q found %+v, want %s", tc.q, rows, tc.peer)
 		}
 	}
+}
+
+// TestPostgresDumpRestoresEveryRow: Dump writes pg_dump's custom format of the store's schema, which
+// pg_restore brings back row for row.
+func TestPostgresDumpRestoresEveryRow(t *testing.T) {
+	if _, err := FindPGDump(); err != nil {
+		t.Skip(err)
+	}
+	ctx := context.Background()
+	o, s := openPG(t)
+	if err := s.SetSetting(ctx, "instance_name", "dumped"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for i := range 20 {
+		m := &Message{MessageID: fmt.Sprintf("%064d", i), Direction: DirectionIn, Peer: "p", Content: []byte{byte(i), 0xff},
+			Timestamp: float64(i), State: StateReceived, CreatedAt: now, UpdatedAt: now}
+		if _, err := s.InsertMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := s.Digest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "reticle.pgdump")
+	if err := s.Dump(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Dump(ctx, out); err == nil {
+		t.Fatal("Dump over an existing file succeeded")
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || !bytes.HasPrefix(b, []byte("PGDMP")) {
+		t.Fatalf("not a pg_dump custom-format file: %q %v", b[:min(len(b), 8)], err)
+	}
+	var schema string
+	if err := s.db.Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
+		t.Fatal(err)
+	}
+	closeStore(t, s)
+	// Drop the schema and restore it from the dump.
+	if err := testkitExec(t, o.Database, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+		t.Fatal(err)
+	}
+	bin, _ := FindPGDump()
+	u, _ := url.Parse(o.Database)
+	q := u.Query()
+	q.Del("search_path")
+	u.RawQuery = q.Encode()
+	cmd := exec.Command(filepath.Join(filepath.Dir(bin), "pg_restore"), "--no-owner", "--dbname="+u.String(), out) //nolint:gosec // G204: test
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pg_restore: %v: %s", err, msg)
+	}
+	r, err := Open(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore(t, r)
+	got, err := r.Digest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(want, got) {
+		t.Fatalf("restored dump differs:\nwant %v\ngot  %v", want, got)
+	}
+	if v, err := r.GetSetting(ctx, "instance_name"); err != nil || v != "dumped" {
+		t.Fatalf("setting after restore: %q %v", v, err)
+	}
+}
+
+// testkitExec runs one statement on its own connection (through a throwaway store-free pool).
+func testkitExec(t *testing.T, dsn, sql string) error {
+	t.Helper()
+	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{})
+	if err != nil {
+		return err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = sqlDB.Close() }()
+	return db.Exec(sql).Error
 }

@@ -13,10 +13,9 @@ import (
 	"time"
 )
 
-// ErrSnapshotUnsupported means the store lives in PostgreSQL, whose data Reticle does not copy into its
-// snapshots: the database server's own tools back it up.
-var ErrSnapshotUnsupported = errors.New("snapshots of a PostgreSQL store are not taken by reticle: back the database up " +
-	"with pg_dump (pg_dump --format=custom --file=reticle.dump URL) and the data dir's identities/ and attachments/ with your file backups")
+// ErrSnapshotUnsupported means VacuumInto was asked of a PostgreSQL store, which is copied with Dump
+// (pg_dump) instead.
+var ErrSnapshotUnsupported = errors.New("VACUUM INTO copies SQLite only: a PostgreSQL store is copied with pg_dump (Store.Dump)")
 
 // VacuumInto writes a consistent copy of the whole database to path (which must not exist yet) with
 // SQLite's VACUUM INTO: it reads inside one transaction, so concurrent writers neither block it for long
