@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 )
@@ -53,13 +56,21 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*Store, 
 	if !IsPostgres(opts.Database) {
 		return nil, fmt.Errorf("database %s: only postgres:// URLs are supported", MaskDSN(opts.Database))
 	}
-	db, err := gorm.Open(postgres.New(postgres.Config{DSN: opts.Database}), gormConfig(log))
+	pc, err := pgx.ParseConfig(opts.Database)
 	if err != nil {
-		return nil, fmt.Errorf("connect %s: %w", MaskDSN(opts.Database), err)
+		// pgconn's parse errors already blank the password; the URL shown is masked too.
+		return nil, fmt.Errorf("database %s: %w", MaskDSN(opts.Database), err)
 	}
-	sqlDB, err := db.DB()
+	// Times come back in UTC, as SQLite gives them, whatever the server's or this host's time zone.
+	sqlDB := stdlib.OpenDB(*pc, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+		c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
+			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+		return nil
+	}))
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gormConfig(log))
 	if err != nil {
-		return nil, err
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("connect %s: %w", MaskDSN(opts.Database), err)
 	}
 	n := opts.MaxConns
 	if n <= 0 {

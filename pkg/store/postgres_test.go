@@ -55,8 +55,10 @@ func TestOpenPostgresErrorHidesPassword(t *testing.T) {
 	if !strings.Contains(err.Error(), "postgres://reticle@127.0.0.1:1/reticle") {
 		t.Errorf("error does not name the (masked) database: %v", err)
 	}
-	if _, err := Open(ctx, Options{Database: "mysql://u:s3cret@h/r"}); err == nil || strings.Contains(err.Error(), "s3cret") {
-		t.Fatalf("a non-postgres URL: %v", err)
+	for _, bad := range []string{"mysql://u:s3cret@h/r", "postgres://u:s3cret@127.0.0.1:notaport/r", "postgres://u:s3cret@127.0.0.1/r?sslmode=bogus"} {
+		if _, err := Open(ctx, Options{Database: bad}); err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Fatalf("%s: %v", MaskDSN(bad), err)
+		}
 	}
 }
 
@@ -246,4 +248,26 @@ func testkitExec(t *testing.T, dsn, sql string) error {
 	}
 	defer func() { _ = sqlDB.Close() }()
 	return db.Exec(sql).Error
+}
+
+// TestTimesReadBackInUTC: a stored time reads back as the same instant on both dialects; PostgreSQL
+// gives it in UTC whatever the server's or this host's time zone (SQLite keeps the offset it was
+// written with, and the store writes UTC).
+func TestTimesReadBackInUTC(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t, 0)
+	defer closeStore(t, s)
+	at := time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.FixedZone("X", 5*3600+1800))
+	m := &Message{MessageID: fmt.Sprintf("%064d", 1), Direction: DirectionIn, Peer: "p", State: StateReceived,
+		CreatedAt: at, UpdatedAt: at}
+	if _, err := s.InsertMessage(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetMessage(ctx, m.MessageID, DirectionIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.CreatedAt.Equal(at) || (s.pg && got.CreatedAt.Location() != time.UTC) {
+		t.Fatalf("created_at read back as %v (%v), want %v in UTC", got.CreatedAt, got.CreatedAt.Location(), at)
+	}
 }
