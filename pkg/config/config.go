@@ -154,7 +154,8 @@ func LoadFor(dev bool, args []string, getenv func(string) string, stderr io.Writ
 	fs.StringVar(&c.Verify, "verify", envStr("RETICLE_VERIFY", c.Verify), "startup self-verification enforce|warn|off (RETICLE_VERIFY)")
 	fs.StringVar(&c.DisplayName, "display-name", envStr("RETICLE_DISPLAY_NAME", c.DisplayName), "name announced to LXMF peers (RETICLE_DISPLAY_NAME)")
 	fs.StringVar(&c.ManifestPath, "manifest", envStr("RETICLE_MANIFEST", ""), "release manifest.json path (RETICLE_MANIFEST)")
-	fs.StringVar(&c.Database, "database", envStr("RETICLE_DATABASE", ""), "empty: SQLite in the data dir; postgres://user:pass@host/db: PostgreSQL (RETICLE_DATABASE, or the URL in RETICLE_DATABASE_FILE)")
+	// No environment default here: --help prints defaults, and this one holds a password.
+	fs.StringVar(&c.Database, "database", "", "empty: SQLite in the data dir; postgres://user:pass@host/db: PostgreSQL (RETICLE_DATABASE, or the URL in RETICLE_DATABASE_FILE)")
 	fs.StringVar(&c.BundlePath, "bundle", envStr("RETICLE_BUNDLE", ""), "cosign bundle of the manifest (RETICLE_BUNDLE)")
 	fs.Var(&proxies, "trusted-proxy", "CIDR or IP of a reverse proxy to trust, repeatable (RETICLE_TRUSTED_PROXY, comma-separated)")
 	fs.Var(&ifaces, "interface", "mesh interface URI, repeatable (RETICLE_INTERFACE, comma-separated)")

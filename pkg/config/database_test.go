@@ -60,3 +60,16 @@ func TestDatabaseOptionRejectsWithoutEchoingSecret(t *testing.T) {
 		t.Fatalf("empty file: %v", err)
 	}
 }
+
+// TestDatabaseNotInHelp: --help prints flag defaults; the database URL from the environment holds a
+// password and must not be one of them.
+func TestDatabaseNotInHelp(t *testing.T) {
+	var out strings.Builder
+	_, err := Load([]string{"--help"}, env(map[string]string{"RETICLE_DATABASE": "postgres://u:hunter2@db/r"}), &out)
+	if err == nil {
+		t.Fatal("--help did not stop Load")
+	}
+	if !strings.Contains(out.String(), "-database") || strings.Contains(out.String(), "hunter2") {
+		t.Fatalf("help output:\n%s", out.String())
+	}
+}
