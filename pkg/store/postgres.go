@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,12 +52,40 @@ func MaskDSN(dsn string) string {
 	return u.String()
 }
 
+// maxPoolParam bounds pool_max_conns.
+const maxPoolParam = 100
+
+// poolParam takes the optional pool_max_conns parameter (the name pgx's own pool uses) out of the URL:
+// the pool size for queries, 1 to 100 (0 when absent). Every other parameter goes to pgx.
+func poolParam(dsn string) (string, int, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", 0, errors.New("URL does not parse")
+	}
+	q := u.Query()
+	v := q.Get("pool_max_conns")
+	if v == "" {
+		return dsn, 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxPoolParam {
+		return "", 0, fmt.Errorf("pool_max_conns %q must be between 1 and %d", v, maxPoolParam)
+	}
+	q.Del("pool_max_conns")
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
+}
+
 // openPostgres connects to opts.Database, sizes the pool and takes the single-writer lock.
 func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*Store, error) {
 	if !IsPostgres(opts.Database) {
 		return nil, fmt.Errorf("database %s: only postgres:// URLs are supported", MaskDSN(opts.Database))
 	}
-	pc, err := pgx.ParseConfig(opts.Database)
+	dsn, poolMax, err := poolParam(opts.Database)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", MaskDSN(opts.Database), err)
+	}
+	pc, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// pgconn's parse errors already blank the password; the URL shown is masked too.
 		return nil, fmt.Errorf("database %s: %w", MaskDSN(opts.Database), err)
@@ -73,6 +102,9 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*Store, 
 		return nil, fmt.Errorf("connect %s: %w", MaskDSN(opts.Database), err)
 	}
 	n := opts.MaxConns
+	if n <= 0 {
+		n = poolMax
+	}
 	if n <= 0 {
 		n = DefaultMaxConns
 	}

@@ -129,6 +129,29 @@ func TestPostgresPoolIsBounded(t *testing.T) {
 	if got := sqlDB.Stats().MaxOpenConnections; got != DefaultMaxConns+1 {
 		t.Fatalf("MaxOpenConnections = %d, want %d", got, DefaultMaxConns+1)
 	}
+	// pool_max_conns in the URL sizes it (and is not sent to the server as a setting).
+	u, err := url.Parse(s.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", "3")
+	u.RawQuery = q.Encode()
+	small, err := Open(context.Background(), Options{Database: u.String(), SkipMigrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	smallDB, _ := small.db.DB()
+	if got := smallDB.Stats().MaxOpenConnections; got != 4 {
+		t.Errorf("with pool_max_conns=3: MaxOpenConnections = %d, want 4", got)
+	}
+	closeStore(t, small)
+	q.Set("pool_max_conns", "1000")
+	u.RawQuery = q.Encode()
+	if _, err := Open(context.Background(), Options{Database: u.String(), SkipMigrate: true}); err == nil ||
+		!strings.Contains(err.Error(), "pool_max_conns") {
+		t.Errorf("pool_max_conns=1000: %v", err)
+	}
 	if st := sqlDB.Stats(); st.InUse != 1 {
 		t.Fatalf("connections in use when idle = %d, want 1 (the lock)", st.InUse)
 	}

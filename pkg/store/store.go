@@ -33,8 +33,8 @@ type Options struct {
 	// Database, when set, is a PostgreSQL connection URL (postgres://user:pass@host/db?sslmode=...) and
 	// the store lives there instead of in the SQLite file at Path. See IsPostgres and MaskDSN.
 	Database string
-	// MaxConns bounds the PostgreSQL connection pool (default DefaultMaxConns; one more connection holds
-	// the single-writer lock). SQLite always uses one connection.
+	// MaxConns bounds the PostgreSQL connection pool (default: the URL's pool_max_conns, else
+	// DefaultMaxConns; one more connection holds the single-writer lock). SQLite uses one connection.
 	MaxConns int
 	Logger   *slog.Logger // nil discards
 	// MigrateTo stops migrating at this version (0 = all). Only tests use it.
