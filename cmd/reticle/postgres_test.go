@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reticle-mesh/reticle/pkg/auth"
 	"github.com/reticle-mesh/reticle/pkg/config"
 	"github.com/reticle-mesh/reticle/pkg/integrity"
 	"github.com/reticle-mesh/reticle/pkg/store"
@@ -23,7 +24,8 @@ import (
 // without its password, no reticle.db appears in the data dir, scheduled snapshots stay on only when
 // pg_dump is there (off with the reason otherwise), a second node against the same database refuses
 // to start, the clean stop records the identities for the at-rest check, and reticle backup snapshots
-// the store through pg_dump. It needs RETICLE_TEST_DATABASE.
+// the store through pg_dump, and reticle admin reset-password sets the owner there. It needs
+// RETICLE_TEST_DATABASE.
 func TestServeOnPostgres(t *testing.T) {
 	if !testkit.UsesPostgres() {
 		t.Skip("set RETICLE_TEST_DATABASE to a PostgreSQL URL (.ci/postgres start DIR prints one)")
@@ -86,9 +88,29 @@ func TestServeOnPostgres(t *testing.T) {
 	if err != nil || rep.Status != integrity.AtRestOK {
 		t.Fatalf("at-rest after a clean stop: %+v %v", rep, err)
 	}
-	// reticle backup reads RETICLE_DATABASE like serve and snapshots the store with pg_dump.
+	// reticle admin reads RETICLE_DATABASE like serve: the owner password is set in PostgreSQL.
+	t.Setenv("RETICLE_DATABASE", u.String())
+	var aout, aerr bytes.Buffer
+	if code := runAdmin(ctx, []string{"reset-password", "--data-dir", cfg.DataDir}, &aout, &aerr,
+		strings.NewReader("a long new password\n")); code != 0 {
+		t.Fatalf("reticle admin reset-password exit %d: %s", code, aerr.String())
+	}
+	st, err := store.Open(ctx, store.Options{Path: cfg.DBPath(), Database: u.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := auth.New(auth.Options{}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Login(ctx, auth.Client{IP: "192.0.2.1", Path: "/login"}, "a long new password"); err != nil {
+		t.Errorf("login with the password reset on PostgreSQL: %v", err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// reticle backup reads RETICLE_DATABASE too and snapshots the store with pg_dump.
 	if dumpErr == nil {
-		t.Setenv("RETICLE_DATABASE", u.String())
 		archive := filepath.Join(t.TempDir(), "node.zip")
 		var stdout, stderr bytes.Buffer
 		if code := runBackup(ctx, []string{"--data-dir", cfg.DataDir, "--out", archive}, &stdout, &stderr); code != 0 {
