@@ -47,7 +47,8 @@ type TableDigest struct {
 }
 
 // Digest returns a TableDigest for every table, so two databases can be compared row for row (a
-// restore check) without knowing their schema.
+// restore check) without knowing their schema. On PostgreSQL the rows are hashed in the order the
+// server returns them (heap order), which a pg_dump and pg_restore round trip keeps.
 func (s *Store) Digest(ctx context.Context) (map[string]TableDigest, error) {
 	var names []string
 	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
