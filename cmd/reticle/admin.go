@@ -52,7 +52,12 @@ func runResetPassword(ctx context.Context, args []string, stdout, stderr io.Writ
 		return 2
 	}
 	dbPath := config.Config{DataDir: *dataDir}.DBPath()
-	if _, err := os.Stat(dbPath); err != nil {
+	database, err := config.DatabaseFromEnv(os.Getenv) // the PostgreSQL store, if the node uses one
+	if err != nil {
+		fmt.Fprintf(stderr, "reticle admin reset-password: %v\n", err)
+		return 2
+	}
+	if _, err := os.Stat(dbPath); err != nil && database == "" {
 		fmt.Fprintf(stderr, "reticle admin reset-password: no database at %s (check --data-dir): %v\n", filepath.Clean(dbPath), err)
 		return 1
 	}
@@ -65,7 +70,7 @@ func runResetPassword(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "reticle admin reset-password: %v\n", err)
 		return 1
 	}
-	st, err := store.Open(ctx, store.Options{Path: dbPath, Logger: slog.New(slog.DiscardHandler)})
+	st, err := store.Open(ctx, store.Options{Path: dbPath, Database: database, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		fmt.Fprintf(stderr, "reticle admin reset-password: %v\n", err)
 		return 1

@@ -19,7 +19,8 @@ import (
 )
 
 // runBackup implements `reticle backup --out FILE`: a snapshot of the data dir, safe while a node runs
-// on it (the database is copied with VACUUM INTO inside one read transaction).
+// on it (the database is copied with VACUUM INTO inside one read transaction, or with pg_dump when the
+// store is in PostgreSQL: RETICLE_DATABASE).
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -30,6 +31,11 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	database, err := config.DatabaseFromEnv(os.Getenv) // the PostgreSQL store, if the node uses one
+	if err != nil {
+		fmt.Fprintf(stderr, "reticle backup: %v\n", err)
 		return 2
 	}
 	if *out == "" || fs.NArg() > 0 {
@@ -48,7 +54,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 	dbPath := filepath.Join(*dataDir, backup.DatabaseFile)
-	if _, err := os.Stat(dbPath); err != nil {
+	if _, err := os.Stat(dbPath); err != nil && database == "" {
 		fmt.Fprintf(stderr, "reticle backup: no database at %s (check --data-dir)\n", filepath.Clean(dbPath))
 		return 1
 	}
@@ -59,7 +65,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	start := time.Now()
 	fmt.Fprintf(stderr, "backing up %s ...\n", filepath.Clean(*dataDir))
 	// SkipMigrate: a running node owns the schema; this only reads.
-	st, err := store.Open(ctx, store.Options{Path: dbPath, SkipMigrate: true, Logger: slog.New(slog.DiscardHandler)})
+	st, err := store.Open(ctx, store.Options{Path: dbPath, Database: database, SkipMigrate: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		fmt.Fprintf(stderr, "reticle backup: %v\n", err)
 		return 1
@@ -231,6 +237,13 @@ func sealRestored(ctx context.Context, dataDir string, log *slog.Logger) error {
 func premigrateSnapshot(dataDir string, log *slog.Logger) func(context.Context, *store.Store, int, int) error {
 	return func(ctx context.Context, st *store.Store, from, to int) error {
 		name, err := backup.CreateIn(ctx, st, dataDir, "premigrate", buildinfo.Get().Version)
+		if errors.Is(err, store.ErrNoPGDump) {
+			// Each PostgreSQL migration runs in one transaction (DDL included), so a failed one leaves
+			// the schema as it was; without pg_dump the copy is the operator's.
+			log.Warn("migrating the PostgreSQL store without a snapshot (no pg_dump); take a dump first if you want a copy",
+				"from", from, "to", to)
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("snapshot before migrating: %w", err)
 		}

@@ -46,6 +46,7 @@ var thirdPartyOwners = map[string][]string{
 	"github.com/labstack/echo":      {"pkg/web"},
 	"github.com/sigstore/":          {"pkg/integrity", "cmd/reticle-sign"},
 	"github.com/tetratelabs/wazero": {"pkg/plugins"},
+	"github.com/jackc/pgx":          {"pkg/store", "pkg/testkit"},
 }
 
 type goPackage struct {

@@ -151,7 +151,12 @@ func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*app
 	}
 	a := &appliance{lc: &lifecycle{log: log}, atRest: at}
 
-	st, err := store.Open(ctx, store.Options{Path: cfg.DBPath(), Logger: log.With("component", "store"),
+	if cfg.Database != "" {
+		log.Info("store", "database", store.MaskDSN(cfg.Database))
+	} else {
+		log.Info("store", "database", "sqlite "+cfg.DBPath())
+	}
+	st, err := store.Open(ctx, store.Options{Path: cfg.DBPath(), Database: cfg.Database, Logger: log.With("component", "store"),
 		BeforeMigrate: premigrateSnapshot(cfg.DataDir, log.With("component", "backup"))})
 	if err != nil {
 		return nil, err
@@ -234,6 +239,10 @@ func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*app
 	interval := cfg.SnapshotInterval
 	if interval == 0 {
 		interval = -1 // off
+	}
+	if _, err := store.FindPGDump(); st.Postgres() && interval > 0 && err != nil {
+		log.Warn("scheduled snapshots are off: the store is in PostgreSQL and snapshots need pg_dump", "why", err.Error())
+		interval = -1
 	}
 	snaps, err := backup.New(backup.Options{DataDir: cfg.DataDir, Interval: interval, Keep: cfg.SnapshotKeep,
 		Version: buildinfo.Get().Version, Logger: log.With("component", "backup")}, st)

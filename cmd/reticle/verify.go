@@ -12,6 +12,7 @@ import (
 
 	"github.com/reticle-mesh/reticle"
 	"github.com/reticle-mesh/reticle/pkg/buildinfo"
+	"github.com/reticle-mesh/reticle/pkg/config"
 	"github.com/reticle-mesh/reticle/pkg/integrity"
 	"github.com/reticle-mesh/reticle/pkg/store"
 )
@@ -108,7 +109,11 @@ func sealRecord(ctx context.Context, dataDir string) error {
 	if st, err := os.Stat(dataDir); err != nil || !st.IsDir() {
 		return fmt.Errorf("acknowledge: data dir %s: not a directory", dataDir)
 	}
-	st, err := store.Open(ctx, store.Options{Path: filepath.Join(dataDir, integrity.DatabaseFile)})
+	database, err := config.DatabaseFromEnv(os.Getenv) // the PostgreSQL store, if the node uses one
+	if err != nil {
+		return fmt.Errorf("acknowledge: %w", err)
+	}
+	st, err := store.Open(ctx, store.Options{Path: filepath.Join(dataDir, integrity.DatabaseFile), Database: database})
 	if err != nil {
 		return fmt.Errorf("acknowledge: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
 	"github.com/reticle-mesh/reticle/pkg/rns/transport"
 	"github.com/reticle-mesh/reticle/pkg/store"
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 // BenchmarkMessengerPages seeds 100,000 messages across 1,000 conversations and 10,000 peers (smaller
@@ -28,7 +29,7 @@ func BenchmarkMessengerPages(b *testing.B) {
 	const convs, peers = 1000, 10_000
 	ctx := context.Background()
 	dir := b.TempDir()
-	st, err := store.Open(ctx, store.Options{Path: dir + "/reticle.db", MaxPeers: peers})
+	st, err := store.Open(ctx, store.Options{Path: dir + "/reticle.db", Database: testkit.Database(b, dir+"/reticle.db"), MaxPeers: peers})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -29,7 +29,8 @@ type net2 struct {
 
 func openStore(t *testing.T, dir string) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Options{Path: filepath.Join(dir, "reticle.db")})
+	p := filepath.Join(dir, "reticle.db")
+	st, err := store.Open(context.Background(), store.Options{Path: p, Database: testkit.Database(t, p)})
 	if err != nil {
 		t.Fatal(err)
 	}

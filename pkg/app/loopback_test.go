@@ -14,6 +14,7 @@ import (
 	"github.com/reticle-mesh/reticle/pkg/rns"
 	"github.com/reticle-mesh/reticle/pkg/rns/link"
 	"github.com/reticle-mesh/reticle/pkg/store"
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 // loopNode is a full Reticle messaging stack (store, node, app) on loopback TCP.
@@ -39,7 +40,8 @@ func startLoopNodeOpts(tb testing.TB, name string, withLinks bool, opts Options,
 // startLoopNodeIn starts a node whose data lives in dir, so a test can stop and restart it.
 func startLoopNodeIn(tb testing.TB, dir, name string, withLinks bool, opts Options, uris ...string) *loopNode {
 	tb.Helper()
-	st, err := store.Open(context.Background(), store.Options{Path: filepath.Join(dir, "reticle.db")})
+	p := filepath.Join(dir, "reticle.db")
+	st, err := store.Open(context.Background(), store.Options{Path: p, Database: testkit.Database(tb, p)})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -19,7 +19,8 @@ var testHash = HashParams{MemoryKiB: 64, Iterations: 1, Threads: 1}
 
 func newTestService(t testing.TB, mod func(*Options)) (*Service, *store.Store, *testkit.Clock) {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Options{Path: filepath.Join(t.TempDir(), "reticle.db")})
+	p := filepath.Join(t.TempDir(), "reticle.db")
+	st, err := store.Open(context.Background(), store.Options{Path: p, Database: testkit.Database(t, p)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,12 +10,14 @@ import (
 
 // Names of what a snapshot holds, relative to the data dir and slash-separated.
 const (
-	ManifestName  = "manifest.json"
-	DatabaseFile  = "reticle.db"
-	IdentitiesDir = "identities"
-	RatchetsDir   = "identities/ratchets"
-	AttachmentDir = "attachments"
-	RNSDir        = "rns"
+	ManifestName = "manifest.json"
+	DatabaseFile = "reticle.db"
+	// PostgresDumpFile is the database part of a snapshot of a PostgreSQL store: pg_dump's custom format.
+	PostgresDumpFile = "reticle.pgdump"
+	IdentitiesDir    = "identities"
+	RatchetsDir      = "identities/ratchets"
+	AttachmentDir    = "attachments"
+	RNSDir           = "rns"
 	// SnapshotsDir holds the node's own snapshots, below the data dir.
 	SnapshotsDir = "snapshots"
 )
@@ -36,7 +38,7 @@ var (
 // ASCII-only, so absolute paths, "..", backslashes, percent-encoding and look-alike Unicode never match.
 func allowedMember(name string) bool {
 	switch {
-	case name == ManifestName, name == DatabaseFile, rnsFiles[name]:
+	case name == ManifestName, name == DatabaseFile, name == PostgresDumpFile, rnsFiles[name]:
 		return true
 	case identityRe.MatchString(name) && name != RatchetsDir:
 		return true

@@ -27,6 +27,12 @@ type RestoreOptions struct {
 	Now     func() time.Time
 }
 
+// ErrPostgresDump means a snapshot of a PostgreSQL store was given to restore: reticle restores SQLite
+// snapshots only; the dump goes back through pg_restore.
+var ErrPostgresDump = errors.New("this snapshot holds a PostgreSQL dump (reticle.pgdump): unzip it, restore the " +
+	"database with pg_restore --clean --if-exists --no-owner --dbname URL reticle.pgdump, and copy identities/, " +
+	"attachments/ and rns/ into the stopped node's data dir")
+
 // Stage verifies the archive and unpacks it into a new directory inside dataDir (so the later swap is
 // a rename on one file system). Every member is written through an [os.Root] on that directory, with
 // its hash checked; on any error the directory is removed and nothing else was touched.
@@ -36,6 +42,9 @@ func Stage(ctx context.Context, archivePath, dataDir string, limits Limits) (str
 		return "", Manifest{}, err
 	}
 	defer func() { _ = a.Close() }()
+	if _, ok := a.byName[PostgresDumpFile]; ok {
+		return "", Manifest{}, fmt.Errorf("%w: %w", ErrInvalid, ErrPostgresDump)
+	}
 	dir, err := os.MkdirTemp(dataDir, ".restore-")
 	if err != nil {
 		return "", Manifest{}, fmt.Errorf("stage restore: %w", err)

@@ -59,6 +59,9 @@ func create(ctx context.Context, st *store.Store, dataDir, out string, opts Crea
 		return Manifest{}, fmt.Errorf("snapshot: %w", err)
 	}
 	defer func() { _ = os.RemoveAll(work) }()
+	if st.Postgres() {
+		return createPostgres(ctx, st, dataDir, work, out, opts, tolerant, now)
+	}
 	dbCopy := filepath.Join(work, DatabaseFile)
 	if err := st.VacuumInto(ctx, dbCopy); err != nil {
 		return Manifest{}, fmt.Errorf("snapshot: %w", err)
@@ -95,7 +98,44 @@ func create(ctx context.Context, st *store.Store, dataDir, out string, opts Crea
 		return Manifest{}, fmt.Errorf("snapshot: %w (%d referenced attachment files absent)", errAttachmentGone, len(missing))
 	}
 	m.MissingAttachments = missing
-	if err := writeArchive(ctx, out, dbCopy, dataDir, members, &m, tolerant); err != nil {
+	if err := writeArchive(ctx, out, DatabaseFile, dbCopy, dataDir, members, &m, tolerant); err != nil {
+		return Manifest{}, fmt.Errorf("snapshot: %w", err)
+	}
+	return m, nil
+}
+
+// createPostgres is create for a store in PostgreSQL: the database part is a pg_dump of the store's
+// schema (reticle.pgdump), and the manifest's schema version, message count and attachment list come
+// from the live store right after the dump (pg_dump reads one snapshot; the attachment files are then
+// a superset of what the dump refers to, or the missing ones are retried as for SQLite).
+func createPostgres(ctx context.Context, st *store.Store, dataDir, work, out string, opts CreateOptions, tolerant bool,
+	now func() time.Time) (Manifest, error) {
+	dump := filepath.Join(work, PostgresDumpFile)
+	if err := st.Dump(ctx, dump); err != nil {
+		return Manifest{}, fmt.Errorf("snapshot: %w", err)
+	}
+	m := Manifest{Format: Format, FormatVersion: FormatVersion, CreatedAt: now().UTC(), ReticleVersion: opts.Version, Reason: opts.Reason}
+	var err error
+	m.SchemaVersion, err = st.SchemaVersion(ctx)
+	if err == nil {
+		m.Messages, err = st.MessageCount(ctx)
+	}
+	var refs map[string]bool
+	if err == nil {
+		refs, err = st.AttachmentHashes(ctx)
+	}
+	if err != nil {
+		return Manifest{}, fmt.Errorf("snapshot: %w", err)
+	}
+	members, missing, err := collect(dataDir, refs)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("snapshot: %w", err)
+	}
+	if len(missing) > 0 && !tolerant {
+		return Manifest{}, fmt.Errorf("snapshot: %w (%d referenced attachment files absent)", errAttachmentGone, len(missing))
+	}
+	m.MissingAttachments = missing
+	if err := writeArchive(ctx, out, PostgresDumpFile, dump, dataDir, members, &m, tolerant); err != nil {
 		return Manifest{}, fmt.Errorf("snapshot: %w", err)
 	}
 	return m, nil
@@ -157,13 +197,13 @@ func collect(dataDir string, refs map[string]bool) (out, missing []string, err e
 // writeArchive writes the zip to a temp file beside out, then fsyncs and renames it.
 // With tolerant set, an attachment deleted since it was listed is recorded as missing instead of
 // failing the snapshot.
-func writeArchive(ctx context.Context, out, dbCopy, dataDir string, members []string, m *Manifest, tolerant bool) error {
-	return writeAtomic(out, func(f *os.File) error { return fillArchive(ctx, f, dbCopy, dataDir, members, m, tolerant) })
+func writeArchive(ctx context.Context, out, dbName, dbCopy, dataDir string, members []string, m *Manifest, tolerant bool) error {
+	return writeAtomic(out, func(f *os.File) error { return fillArchive(ctx, f, dbName, dbCopy, dataDir, members, m, tolerant) })
 }
 
-func fillArchive(ctx context.Context, f *os.File, dbCopy, dataDir string, members []string, m *Manifest, tolerant bool) error {
+func fillArchive(ctx context.Context, f *os.File, dbName, dbCopy, dataDir string, members []string, m *Manifest, tolerant bool) error {
 	zw := zip.NewWriter(f)
-	if err := addFile(zw, DatabaseFile, dbCopy, zip.Deflate, m); err != nil {
+	if err := addFile(zw, dbName, dbCopy, zip.Deflate, m); err != nil {
 		return err
 	}
 	for _, name := range members {

@@ -145,8 +145,8 @@ func checkArchive(f *os.File, limits Limits) (*archive, error) {
 			return nil, fmt.Errorf("%w: %s is not in the manifest", ErrInvalid, name)
 		}
 	}
-	if !listed[DatabaseFile] {
-		return nil, fmt.Errorf("%w: no %s", ErrInvalid, DatabaseFile)
+	if listed[DatabaseFile] == listed[PostgresDumpFile] {
+		return nil, fmt.Errorf("%w: not exactly one of %s and %s", ErrInvalid, DatabaseFile, PostgresDumpFile)
 	}
 	return &archive{f: f, zr: zr, manifest: m, byName: byName, limits: limits}, nil
 }

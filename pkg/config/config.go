@@ -66,6 +66,9 @@ type Config struct {
 	MaxInboundPerMinute int
 	// InitialPassword provisions the owner password on first start (from RETICLE_INITIAL_PASSWORD_FILE).
 	InitialPassword string
+	// Database is empty for SQLite in the data dir, or a PostgreSQL URL (postgres://...) for the store on
+	// a database server. It carries the password: never log it (show it through the store's MaskDSN).
+	Database string
 	// InboundBudgetMB caps the stored bytes of all inbound messages; 0 means the default: 1024 MB or a
 	// tenth of the data dir's free space at start, whichever is smaller.
 	InboundBudgetMB int
@@ -151,6 +154,8 @@ func LoadFor(dev bool, args []string, getenv func(string) string, stderr io.Writ
 	fs.StringVar(&c.Verify, "verify", envStr("RETICLE_VERIFY", c.Verify), "startup self-verification enforce|warn|off (RETICLE_VERIFY)")
 	fs.StringVar(&c.DisplayName, "display-name", envStr("RETICLE_DISPLAY_NAME", c.DisplayName), "name announced to LXMF peers (RETICLE_DISPLAY_NAME)")
 	fs.StringVar(&c.ManifestPath, "manifest", envStr("RETICLE_MANIFEST", ""), "release manifest.json path (RETICLE_MANIFEST)")
+	// No environment default here: --help prints defaults, and this one holds a password.
+	fs.StringVar(&c.Database, "database", "", "empty: SQLite in the data dir; postgres://user:pass@host/db: PostgreSQL (RETICLE_DATABASE, or the URL in RETICLE_DATABASE_FILE)")
 	fs.StringVar(&c.BundlePath, "bundle", envStr("RETICLE_BUNDLE", ""), "cosign bundle of the manifest (RETICLE_BUNDLE)")
 	fs.Var(&proxies, "trusted-proxy", "CIDR or IP of a reverse proxy to trust, repeatable (RETICLE_TRUSTED_PROXY, comma-separated)")
 	fs.Var(&ifaces, "interface", "mesh interface URI, repeatable (RETICLE_INTERFACE, comma-separated)")
@@ -273,6 +278,11 @@ func LoadFor(dev bool, args []string, getenv func(string) string, stderr io.Writ
 		}
 		c.TrustedProxies = append(c.TrustedProxies, pfx)
 	}
+	if c.Database == "" {
+		if c.Database, err = DatabaseFromEnv(getenv); err != nil {
+			return c, err
+		}
+	}
 	if f := getenv("RETICLE_INITIAL_PASSWORD_FILE"); f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -342,6 +352,9 @@ func (c Config) Validate() error {
 	if c.MaxMessageMB < 1 || c.MaxMessageMB > 256 {
 		return fmt.Errorf("%w: --max-message-mb %d must be between 1 and 256", ErrInvalid, c.MaxMessageMB)
 	}
+	if err := checkDatabase(c.Database); err != nil {
+		return err
+	}
 	if err := c.validateBudget(); err != nil {
 		return err
 	}
@@ -363,6 +376,43 @@ func (c Config) Validate() error {
 
 // DBPath is the SQLite database file inside the data dir.
 func (c Config) DBPath() string { return filepath.Join(c.DataDir, "reticle.db") }
+
+// DatabaseFromEnv returns RETICLE_DATABASE, or else the contents of the file RETICLE_DATABASE_FILE
+// names (the _FILE convention for secrets), or "" (SQLite). Subcommands use it as their --database default.
+func DatabaseFromEnv(getenv func(string) string) (string, error) {
+	if v := getenv("RETICLE_DATABASE"); v != "" {
+		return v, nil
+	}
+	f := getenv("RETICLE_DATABASE_FILE")
+	if f == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(f) //nolint:gosec // G304: the operator names the secret file
+	if err != nil {
+		return "", fmt.Errorf("%w: RETICLE_DATABASE_FILE: %w", ErrInvalid, err)
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", fmt.Errorf("%w: RETICLE_DATABASE_FILE %q is empty", ErrInvalid, f)
+	}
+	return v, checkDatabase(v)
+}
+
+// checkDatabase accepts an empty value or a postgres:// URL with a host. Its errors never repeat the
+// value, which may hold a password.
+func checkDatabase(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return fmt.Errorf("%w: --database must be empty (SQLite in the data dir) or a postgres:// URL", ErrInvalid)
+	}
+	if u.Host == "" && u.Query().Get("host") == "" {
+		return fmt.Errorf("%w: --database URL names no host", ErrInvalid)
+	}
+	return nil
+}
 
 func checkInterfaceURI(raw string) error {
 	u, err := url.Parse(raw)

@@ -7,13 +7,15 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 func TestAtRestRecordRoundTripAndUpgrade(t *testing.T) {
 	ctx := context.Background()
 	s, p := openTemp(t, 5) // a database from before the record
 	closeStore(t, s)
-	s, err := Open(ctx, Options{Path: p})
+	s, err := Open(ctx, Options{Path: p, Database: testkit.Database(t, p)})
 	if err != nil {
 		t.Fatal(err)
 	}

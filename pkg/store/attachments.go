@@ -46,7 +46,7 @@ func (s *Store) MessageAttachments(ctx context.Context, rows []int64, perMessage
 	err = s.db.WithContext(ctx).Raw(`SELECT * FROM (
 		SELECT a.*, ROW_NUMBER() OVER (PARTITION BY message_row ORDER BY idx) AS rn,
 			COUNT(*) OVER (PARTITION BY message_row) AS total
-		FROM attachments a WHERE message_row IN ?) WHERE rn <= ? ORDER BY message_row, idx`, rows, perMessage).
+		FROM attachments a WHERE message_row IN ?) AS t WHERE rn <= ? ORDER BY message_row, idx`, rows, perMessage).
 		Scan(&got).Error
 	if err != nil {
 		return nil, nil, fmt.Errorf("message attachments: %w", translate(err))

@@ -155,7 +155,8 @@ func (s *Store) ListContactPage(ctx context.Context, q ContactQuery) ([]Contact,
 	}
 	if q.Search != "" {
 		like := "%" + escapeLike(q.Search) + "%"
-		d = d.Where(`address LIKE ? ESCAPE '\' OR name LIKE ? ESCAPE '\' OR notes LIKE ? ESCAPE '\'`, like, like, like)
+		l := s.likeOp()
+		d = d.Where(`address `+l+` ? ESCAPE '\' OR name `+l+` ? ESCAPE '\' OR notes `+l+` ? ESCAPE '\'`, like, like, like)
 	}
 	var out []Contact
 	if err := d.Find(&out).Error; err != nil {

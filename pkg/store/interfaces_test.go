@@ -5,11 +5,14 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 func TestInterfaceGetAndUpdate(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{Path: filepath.Join(t.TempDir(), "r.db")})
+	p := filepath.Join(t.TempDir(), "r.db")
+	s, err := Open(ctx, Options{Path: p, Database: testkit.Database(t, p)})
 	if err != nil {
 		t.Fatal(err)
 	}

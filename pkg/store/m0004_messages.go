@@ -8,6 +8,18 @@ import "gorm.io/gorm"
 // milliseconds, so ordering never depends on a text time format.
 func m0004Messages() migration {
 	return migration{version: 4, name: "messages", up: func(tx *gorm.DB) error {
+		if isPostgres(tx) {
+			// Search reads blob columns as text (SQLite: CAST AS TEXT). PostgreSQL refuses to decode bytes
+			// that are not UTF-8, so this decodes what it can and shows the rest escaped.
+			if err := tx.Exec(`CREATE FUNCTION reticle_text(b bytea) RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+				BEGIN
+					RETURN convert_from(b, 'UTF8');
+				EXCEPTION WHEN OTHERS THEN
+					RETURN encode(b, 'escape');
+				END $$`).Error; err != nil {
+				return err
+			}
+		}
 		return execAll(tx,
 			`CREATE TABLE messages (
 				id INTEGER PRIMARY KEY AUTOINCREMENT,

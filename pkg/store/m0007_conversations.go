@@ -11,6 +11,10 @@ import "gorm.io/gorm"
 // Messages already stored count as read: they were shown before unread counts existed.
 func m0007Conversations() migration {
 	return migration{version: 7, name: "conversations", up: func(tx *gorm.DB) error {
+		markRead := `UPDATE messages SET read = 1`
+		if isPostgres(tx) {
+			markRead = `UPDATE messages SET read = TRUE`
+		}
 		return execAll(tx,
 			`ALTER TABLE messages ADD COLUMN read BOOLEAN NOT NULL DEFAULT 0`,
 			`ALTER TABLE messages ADD COLUMN renderer TEXT NOT NULL DEFAULT ''`,
@@ -19,7 +23,7 @@ func m0007Conversations() migration {
 			`ALTER TABLE messages ADD COLUMN reaction TEXT NOT NULL DEFAULT ''`,
 			`ALTER TABLE messages ADD COLUMN meta TEXT NOT NULL DEFAULT ''`,
 			`ALTER TABLE messages ADD COLUMN fields_state INTEGER NOT NULL DEFAULT 0`,
-			`UPDATE messages SET read = 1`,
+			markRead,
 			`UPDATE messages SET fields_state = 1 WHERE fields IS NULL`,
 			`UPDATE messages SET packed = NULL WHERE direction = 'in' OR state = 'delivered'`,
 			`CREATE INDEX messages_thread ON messages (peer, reaction_to, id)`,

@@ -100,8 +100,8 @@ func (s *Store) InsertMessage(ctx context.Context, m *Message, atts ...Attachmen
 			unread = 1
 		}
 		return tx.Exec(`INSERT INTO conversations (peer, last_id, unread, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (peer) DO UPDATE SET last_id = MAX(last_id, excluded.last_id),
-			unread = unread + excluded.unread, updated_at = excluded.updated_at`,
+			ON CONFLICT (peer) DO UPDATE SET last_id = `+s.greatest()+`(conversations.last_id, excluded.last_id),
+			unread = conversations.unread + excluded.unread, updated_at = excluded.updated_at`,
 			m.Peer, m.ID, unread, m.CreatedAt.UTC()).Error
 	})
 	if err != nil {

@@ -14,5 +14,6 @@ func migrations() []migration {
 		m0008Plugins(),
 		m0009Blocks(),
 		m0010Contacts(),
+		m0011PropagationReceived(),
 	}
 }

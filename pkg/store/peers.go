@@ -123,8 +123,9 @@ func (s *Store) ListPeerPage(ctx context.Context, q PeerQuery) ([]Peer, *PeerCur
 	}
 	if q.Search != "" {
 		like := "%" + escapeLike(q.Search) + "%"
-		d = d.Where(`hash LIKE ? ESCAPE '\' OR display_name LIKE ? ESCAPE '\' OR
-			hash IN (SELECT address FROM contacts WHERE name LIKE ? ESCAPE '\')`, like, like, like)
+		l := s.likeOp()
+		d = d.Where(`hash `+l+` ? ESCAPE '\' OR display_name `+l+` ? ESCAPE '\' OR
+			hash IN (SELECT address FROM contacts WHERE name `+l+` ? ESCAPE '\')`, like, like, like)
 	}
 	var out []Peer
 	if err := d.Find(&out).Error; err != nil {

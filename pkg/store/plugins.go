@@ -175,7 +175,7 @@ func (s *Store) PluginPublishers(ctx context.Context) ([]PluginPublisher, error)
 
 // AddPluginPublisher trusts a key (again: the name is updated).
 func (s *Store) AddPluginPublisher(ctx context.Context, p *PluginPublisher) error {
-	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoUpdates: clause.AssignmentColumns([]string{"name"})}).Create(p).Error
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "key_id"}}, DoUpdates: clause.AssignmentColumns([]string{"name"})}).Create(p).Error
 	if err != nil {
 		return fmt.Errorf("add plugin publisher: %w", translate(err))
 	}
@@ -239,7 +239,7 @@ func (s *Store) PluginKVGet(ctx context.Context, pluginID, key string) ([]byte, 
 func (s *Store) PluginKVSet(ctx context.Context, pluginID, key string, value []byte, quota int64) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var used int64
-		err := tx.Raw(`SELECT COALESCE(SUM(LENGTH(CAST(key AS BLOB)) + LENGTH(value)), 0) FROM plugin_kv
+		err := tx.Raw(`SELECT COALESCE(SUM(`+s.textBytes("key")+` + LENGTH(value)), 0) FROM plugin_kv
 			WHERE plugin_id = ? AND key != ?`, pluginID, key).Scan(&used).Error
 		if err != nil {
 			return fmt.Errorf("plugin kv usage: %w", translate(err))

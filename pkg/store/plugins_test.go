@@ -7,11 +7,14 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 func TestPluginRecords(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{Path: filepath.Join(t.TempDir(), "r.db")})
+	dbp := filepath.Join(t.TempDir(), "r.db")
+	s, err := Open(ctx, Options{Path: dbp, Database: testkit.Database(t, dbp)})
 	if err != nil {
 		t.Fatal(err)
 	}

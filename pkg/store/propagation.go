@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -109,31 +110,52 @@ func (s *Store) InsertPropagationMessage(ctx context.Context, m *PropagationMess
 		m.ReceivedAt = time.Now()
 	}
 	m.ReceivedAt = m.ReceivedAt.UTC()
+	s.prop.mu.Lock()
+	defer s.prop.mu.Unlock()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		total, err := s.prop.load(tx)
+		if err != nil {
+			return err
+		}
 		r := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "transient_id"}}, DoNothing: true}).Create(m)
 		if r.Error != nil {
 			return r.Error
 		}
 		res.Inserted = r.RowsAffected > 0
-		if err := tx.Model(&PropagationMessage{}).Select("COALESCE(SUM(size), 0)").Scan(&res.Total).Error; err != nil {
-			return err
+		if res.Inserted {
+			total += m.Size
 		}
+		res.Total = total
+		// Oldest first, a chunk at a time through the (received_at, id) index, never the new message.
 		for limitBytes > 0 && res.Total > limitBytes {
-			var old PropagationMessage
-			if err := tx.Select("id", "size").Where("transient_id <> ?", m.TransientID).Order("received_at").Order("id").Take(&old).Error; err != nil {
+			var old []PropagationMessage
+			if err := tx.Select("id", "size").Where("transient_id <> ?", m.TransientID).Order("received_at").Order("id").
+				Limit(evictChunk).Find(&old).Error; err != nil {
 				return err
 			}
-			if err := tx.Delete(&PropagationMessage{}, old.ID).Error; err != nil {
+			if len(old) == 0 {
+				return fmt.Errorf("%d bytes held over the limit of %d with nothing left to evict", res.Total, limitBytes)
+			}
+			ids := make([]int64, 0, len(old))
+			for _, o := range old {
+				if res.Total <= limitBytes {
+					break
+				}
+				ids = append(ids, o.ID)
+				res.Total -= o.Size
+				res.Evicted++
+			}
+			if err := tx.Where("id IN ?", ids).Delete(&PropagationMessage{}).Error; err != nil {
 				return err
 			}
-			res.Total -= old.Size
-			res.Evicted++
 		}
 		return nil
 	})
 	if err != nil {
+		s.prop.known = false
 		return PropagationInsert{}, fmt.Errorf("insert propagation message %s: %w", m.TransientID, translate(err))
 	}
+	s.prop.bytes, s.prop.known = res.Total, true
 	return res, nil
 }
 
@@ -189,20 +211,22 @@ func (s *Store) DeletePropagationMessages(ctx context.Context, destination strin
 	if len(transientIDs) == 0 {
 		return 0, nil
 	}
-	r := s.db.WithContext(ctx).Where("destination = ? AND transient_id IN ?", destination, transientIDs).Delete(&PropagationMessage{})
-	if r.Error != nil {
-		return 0, fmt.Errorf("delete propagation messages: %w", translate(r.Error))
+	n, err := s.deletePropagation(ctx, func(tx *gorm.DB) *gorm.DB {
+		return tx.Where("destination = ? AND transient_id IN ?", destination, transientIDs)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete propagation messages: %w", translate(err))
 	}
-	return r.RowsAffected, nil
+	return n, nil
 }
 
 // ExpirePropagationMessages deletes the messages received before the given time and returns how many.
 func (s *Store) ExpirePropagationMessages(ctx context.Context, before time.Time) (int64, error) {
-	r := s.db.WithContext(ctx).Where("received_at < ?", before.UTC()).Delete(&PropagationMessage{})
-	if r.Error != nil {
-		return 0, fmt.Errorf("expire propagation messages: %w", translate(r.Error))
+	n, err := s.deletePropagation(ctx, func(tx *gorm.DB) *gorm.DB { return tx.Where("received_at < ?", before.UTC()) })
+	if err != nil {
+		return 0, fmt.Errorf("expire propagation messages: %w", translate(err))
 	}
-	return r.RowsAffected, nil
+	return n, nil
 }
 
 // PropagationMessagesSince returns the held messages received after the given time, oldest first, at
@@ -239,4 +263,53 @@ func (s *Store) PropagationUsage(ctx context.Context) (count int64, bytes int64,
 		return 0, 0, fmt.Errorf("propagation usage: %w", translate(err))
 	}
 	return row.N, row.B, nil
+}
+
+// evictChunk is how many of the oldest messages one eviction step reads.
+const evictChunk = 500
+
+// propTotal is the running total of the bytes held as a propagation node, so an upload does not sum
+// the whole table: it is loaded once, then kept by every write under mu. One writer per store (the
+// PostgreSQL lock, SQLite's single process on its data dir) makes that sound; a failed write forgets it.
+type propTotal struct {
+	mu    sync.Mutex
+	known bool
+	bytes int64
+}
+
+// load returns the total, summing the table inside tx when it is not known. Call with mu held.
+func (p *propTotal) load(tx *gorm.DB) (int64, error) {
+	if p.known {
+		return p.bytes, nil
+	}
+	var n int64
+	if err := tx.Model(&PropagationMessage{}).Select("COALESCE(SUM(size), 0)").Scan(&n).Error; err != nil {
+		return 0, err
+	}
+	p.bytes, p.known = n, true
+	return n, nil
+}
+
+// deletePropagation deletes the propagation messages where selects and keeps the running total.
+func (s *Store) deletePropagation(ctx context.Context, where func(*gorm.DB) *gorm.DB) (int64, error) {
+	s.prop.mu.Lock()
+	defer s.prop.mu.Unlock()
+	var n int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var gone int64
+		if err := where(tx.Model(&PropagationMessage{})).Select("COALESCE(SUM(size), 0)").Scan(&gone).Error; err != nil {
+			return err
+		}
+		r := where(tx).Delete(&PropagationMessage{})
+		if r.Error != nil {
+			return r.Error
+		}
+		n = r.RowsAffected
+		s.prop.bytes -= gone
+		return nil
+	})
+	if err != nil {
+		s.prop.known = false
+	}
+	return n, err
 }

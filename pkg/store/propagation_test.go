@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 func propMsg(i int, dest string, size int, at time.Time) *PropagationMessage {
@@ -51,7 +53,7 @@ func TestPropagationStorageLimit(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = Open(ctx, Options{Path: p})
+	s, err = Open(ctx, Options{Path: p, Database: testkit.Database(t, p)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,4 +102,52 @@ func TestPropagationNodes(t *testing.T) {
 	if err != nil || len(ls) != 1 {
 		t.Fatalf("list %+v %v", ls, err)
 	}
+}
+
+// TestPropagationRunningTotalMatchesTable: the total an upload reports is kept without summing the
+// table each time; after uploads, evictions, deletes by a client and expiry it still equals the sum.
+func TestPropagationRunningTotalMatchesTable(t *testing.T) {
+	s, p := openTemp(t, 0)
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	check := func(step string, total int64) {
+		t.Helper()
+		_, b, err := s.PropagationUsage(ctx)
+		if err != nil || b != total {
+			t.Fatalf("%s: running total %d, table holds %d (%v)", step, total, b, err)
+		}
+	}
+	var last PropagationInsert
+	for i := range 40 {
+		res, err := s.InsertPropagationMessage(ctx, propMsg(i, fmt.Sprintf("d%d", i%4), 10+i, t0.Add(time.Duration(i)*time.Minute)), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = res
+	}
+	check("uploads", last.Total)
+	if _, err := s.DeletePropagationMessages(ctx, "d1", []string{fmt.Sprintf("%064x", 1), fmt.Sprintf("%064x", 5)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ExpirePropagationMessages(ctx, t0.Add(10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	// A limit that evicts more than one chunk's worth would need >500 rows; this one evicts several.
+	res, err := s.InsertPropagationMessage(ctx, propMsg(100, "d0", 50, t0.Add(time.Hour)), 600)
+	if err != nil || res.Evicted == 0 || res.Total > 600 {
+		t.Fatalf("evicting upload: %+v %v", res, err)
+	}
+	check("after delete, expiry and eviction", res.Total)
+	// A reopened store loads the total again.
+	closeStore(t, s)
+	s, err = Open(ctx, Options{Path: p, Database: testkit.Database(t, p)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore(t, s)
+	res, err = s.InsertPropagationMessage(ctx, propMsg(101, "d2", 5, t0.Add(2*time.Hour)), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after reopen", res.Total)
 }

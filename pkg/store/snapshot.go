@@ -13,10 +13,18 @@ import (
 	"time"
 )
 
+// ErrSnapshotUnsupported means VacuumInto was asked of a PostgreSQL store, which is copied with Dump
+// (pg_dump) instead.
+var ErrSnapshotUnsupported = errors.New("VACUUM INTO copies SQLite only: a PostgreSQL store is copied with pg_dump (Store.Dump)")
+
 // VacuumInto writes a consistent copy of the whole database to path (which must not exist yet) with
 // SQLite's VACUUM INTO: it reads inside one transaction, so concurrent writers neither block it for long
-// nor tear it, and the copy never depends on the live WAL file.
+// nor tear it, and the copy never depends on the live WAL file. On PostgreSQL it returns
+// ErrSnapshotUnsupported.
 func (s *Store) VacuumInto(ctx context.Context, path string) error {
+	if s.pg {
+		return ErrSnapshotUnsupported
+	}
 	if path == "" {
 		return errors.New("vacuum into: empty path")
 	}
@@ -39,11 +47,15 @@ type TableDigest struct {
 }
 
 // Digest returns a TableDigest for every table, so two databases can be compared row for row (a
-// restore check) without knowing their schema.
+// restore check) without knowing their schema. On PostgreSQL the rows are hashed in the order the
+// server returns them (heap order), which a pg_dump and pg_restore round trip keeps.
 func (s *Store) Digest(ctx context.Context) (map[string]TableDigest, error) {
 	var names []string
-	err := s.db.WithContext(ctx).Raw(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).
-		Scan(&names).Error
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+	if s.pg {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
+	}
+	err := s.db.WithContext(ctx).Raw(q).Scan(&names).Error
 	if err != nil {
 		return nil, fmt.Errorf("digest: %w", err)
 	}

@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 func TestVacuumIntoCopiesEveryRow(t *testing.T) {
 	ctx := context.Background()
-	s, _ := openTemp(t, 0)
+	s, _ := openTempSQLite(t)
 	defer closeStore(t, s)
 	if err := s.SetSetting(ctx, "instance_name", "x"); err != nil {
 		t.Fatal(err)
@@ -72,7 +74,7 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 	}
 	closeStore(t, old)
 	var hook [2]int
-	s, err := Open(ctx, Options{Path: p, BeforeMigrate: func(_ context.Context, _ *Store, from, to int) error {
+	s, err := Open(ctx, Options{Path: p, Database: testkit.Database(t, p), BeforeMigrate: func(_ context.Context, _ *Store, from, to int) error {
 		hook = [2]int{from, to}
 		return nil
 	}})
@@ -101,12 +103,12 @@ func TestUpgradeKeepsMessagesFromPreviousSchema(t *testing.T) {
 	latest := LatestSchemaVersion()
 	old, p := openTemp(t, latest-1)
 	err := old.db.Exec(`INSERT INTO messages (message_id, direction, peer, content, timestamp, state, created_at, updated_at)
-		VALUES ('old1', 'in', 'peer1', x'6869', 1.5, 'received', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`).Error
+		VALUES ('old1', 'in', 'peer1', ?, 1.5, 'received', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`, []byte("hi")).Error
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeStore(t, old)
-	s, err := Open(ctx, Options{Path: p})
+	s, err := Open(ctx, Options{Path: p, Database: testkit.Database(t, p)})
 	if err != nil {
 		t.Fatal(err)
 	}

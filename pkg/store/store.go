@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,18 +23,27 @@ var (
 	ErrConflict = errors.New("already exists")
 	// ErrSchemaTooNew means the database was written by a newer Reticle than this one.
 	ErrSchemaTooNew = errors.New("database schema is newer than this reticle")
+	// ErrLocked means another Reticle holds this PostgreSQL database (its single-writer lock).
+	ErrLocked = errors.New("database is in use by another reticle")
 )
 
 // Options configure Open.
 type Options struct {
-	Path   string       // database file; created with its directory if missing
-	Logger *slog.Logger // nil discards
+	Path string // SQLite database file; created with its directory if missing (unused with Database)
+	// Database, when set, is a PostgreSQL connection URL (postgres://user:pass@host/db?sslmode=...) and
+	// the store lives there instead of in the SQLite file at Path. See IsPostgres and MaskDSN.
+	Database string
+	// MaxConns bounds the PostgreSQL connection pool (default: the URL's pool_max_conns, else
+	// DefaultMaxConns; one more connection holds the single-writer lock). SQLite uses one connection.
+	MaxConns int
+	Logger   *slog.Logger // nil discards
 	// MigrateTo stops migrating at this version (0 = all). Only tests use it.
 	MigrateTo int
 	// MaxPeers caps the peers table (default DefaultMaxPeers).
 	MaxPeers int
 	// SkipMigrate opens the database as it is, without applying migrations: for reading a copy of a
-	// live database (snapshots) or one about to be replaced (restore). Writes may then fail.
+	// live database (snapshots) or one about to be replaced (restore). Writes may then fail. On
+	// PostgreSQL such an open does not take the single-writer lock.
 	SkipMigrate bool
 	// BeforeMigrate, when set, runs once before the first pending migration of a database that already
 	// has a schema (from > 0), e.g. to snapshot it; an error stops Open and nothing is migrated.
@@ -45,29 +55,49 @@ type Store struct {
 	db       *gorm.DB
 	log      *slog.Logger
 	maxPeers int
+	pg       bool      // PostgreSQL, not SQLite
+	lock     *sql.Conn // PostgreSQL: the connection holding the single-writer advisory lock
+	dsn      string    // PostgreSQL: the connection URL (never logged; see MaskDSN)
+	prop     propTotal // bytes held as a propagation node
 }
 
-// Open opens (creating if needed) the database at opts.Path and applies pending migrations.
+// Open opens (creating if needed) the database (SQLite at opts.Path, or PostgreSQL at opts.Database)
+// and applies pending migrations.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if opts.Path == "" {
-		return nil, errors.New("open store: empty path")
+	var (
+		s   *Store
+		err error
+	)
+	if opts.Database != "" {
+		s, err = openPostgres(ctx, opts, log)
+	} else {
+		s, err = openSQLite(ctx, opts, log)
 	}
-	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	// SQLite gives its -wal and -shm files the mode of the database file, so the database must be 0600
-	// before SQLite first opens it; whatever the umask, nothing it creates is then readable by others.
-	if err := restrictFiles(opts.Path); err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+	if !opts.SkipMigrate {
+		if err := s.migrate(ctx, migrations(), opts.MigrateTo, opts.BeforeMigrate); err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("open store: %w", err)
+		}
 	}
-	// busy_timeout first so that the pragmas after it wait instead of failing on a locked file.
-	dsn := "file:" + opts.Path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
+	if !s.pg {
+		if err := restrictFiles(opts.Path); err != nil {
+			log.Warn("could not restrict database file mode", "path", opts.Path, "err", err)
+		}
+	}
+	return s, nil
+}
+
+// gormConfig is the configuration both dialects share: error translation, no implicit transactions,
+// UTC times, and a slog logger with parameterised queries so values never reach the log.
+func gormConfig(log *slog.Logger) *gorm.Config {
+	return &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
@@ -77,29 +107,38 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			IgnoreRecordNotFoundError: true,
 			ParameterizedQueries:      true,
 		}),
-	})
+	}
+}
+
+func openSQLite(ctx context.Context, opts Options, log *slog.Logger) (*Store, error) {
+	if opts.Path == "" {
+		return nil, errors.New("empty path")
+	}
+	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
+		return nil, err
+	}
+	// SQLite gives its -wal and -shm files the mode of the database file, so the database must be 0600
+	// before SQLite first opens it; whatever the umask, nothing it creates is then readable by others.
+	if err := restrictFiles(opts.Path); err != nil {
+		return nil, err
+	}
+	// busy_timeout first so that the pragmas after it wait instead of failing on a locked file.
+	dsn := "file:" + opts.Path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := gorm.Open(sqlite.Open(dsn), gormConfig(log))
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, err
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, err
 	}
 	// One connection: SQLite has one writer anyway, and this keeps every statement's pragmas in force.
 	sqlDB.SetMaxOpenConns(1)
 	s := &Store{db: db, log: log, maxPeers: opts.MaxPeers}
 	if err := s.Ping(ctx); err != nil {
 		_ = sqlDB.Close()
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	if !opts.SkipMigrate {
-		if err := s.migrate(ctx, migrations(), opts.MigrateTo, opts.BeforeMigrate); err != nil {
-			_ = sqlDB.Close()
-			return nil, fmt.Errorf("open store: %w", err)
-		}
-	}
-	if err := restrictFiles(opts.Path); err != nil {
-		log.Warn("could not restrict database file mode", "path", opts.Path, "err", err)
+		return nil, err
 	}
 	return s, nil
 }
@@ -134,6 +173,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Checkpoint folds the WAL into the main database file, so its bytes are final (used before hashing the
 // file at shutdown and before snapshots).
 func (s *Store) Checkpoint(ctx context.Context) error {
+	if s.pg {
+		return nil // not applicable: PostgreSQL has no database file in the data dir to hash or copy
+	}
 	if err := s.db.WithContext(ctx).Exec("PRAGMA wal_checkpoint(TRUNCATE)").Error; err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
@@ -149,6 +191,7 @@ func (s *Store) Close() error {
 	if err := s.Checkpoint(context.Background()); err != nil {
 		s.log.Warn("checkpoint at close failed", "err", err)
 	}
+	s.unlock()
 	if err := sqlDB.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}

@@ -6,12 +6,28 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
+// openTemp opens a fresh store migrated to version to (0 = all): SQLite in a temp dir, or a fresh
+// PostgreSQL schema when RETICLE_TEST_DATABASE is set. p names it for reopening (see testkit.Database).
 func openTemp(t *testing.T, to int) (*Store, string) {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "data", "reticle.db")
-	s, err := Open(context.Background(), Options{Path: p, MigrateTo: to})
+	s, err := Open(context.Background(), Options{Path: p, Database: testkit.Database(t, p), MigrateTo: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, p
+}
+
+// openTempSQLite opens a fresh SQLite store whatever RETICLE_TEST_DATABASE says, for tests of behaviour
+// only SQLite has (pragmas, file modes, VACUUM INTO).
+func openTempSQLite(t *testing.T) (*Store, string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "data", "reticle.db")
+	s, err := Open(context.Background(), Options{Path: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +43,7 @@ func closeStore(t *testing.T, s *Store) {
 }
 
 func TestOpenAppliesPragmasAndMigrations(t *testing.T) {
-	s, p := openTemp(t, 0)
+	s, p := openTempSQLite(t)
 	defer closeStore(t, s)
 	ctx := context.Background()
 	v, err := s.SchemaVersion(ctx)
@@ -72,7 +88,7 @@ func TestUpgradeFromPreviousSchema(t *testing.T) {
 	if err := old.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(ctx, Options{Path: p})
+	s, err := Open(ctx, Options{Path: p, Database: testkit.Database(t, p)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +113,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	closeStore(t, s)
-	_, err := Open(ctx, Options{Path: p})
+	_, err := Open(ctx, Options{Path: p, Database: testkit.Database(t, p)})
 	if !errors.Is(err, ErrSchemaTooNew) {
 		t.Fatalf("want ErrSchemaTooNew, got %v", err)
 	}

@@ -161,7 +161,7 @@ func (s *Store) Reactions(ctx context.Context, messageIDs []string, perMessage i
 	err := s.db.WithContext(ctx).Raw(`SELECT reaction_to, reaction, direction, peer FROM (
 		SELECT reaction_to, substr(reaction, 1, 64) AS reaction, direction, peer,
 			ROW_NUMBER() OVER (PARTITION BY reaction_to ORDER BY id) AS rn
-		FROM messages WHERE reaction_to != '' AND reaction_to IN ?) WHERE rn <= ?`, messageIDs, perMessage).Scan(&out).Error
+		FROM messages WHERE reaction_to != '' AND reaction_to IN ?) AS t WHERE rn <= ?`, messageIDs, perMessage).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("reactions: %w", translate(err))
 	}
@@ -271,7 +271,7 @@ func refreshConversation(tx *gorm.DB, peer string) error {
 	}
 	var a agg
 	if err := tx.Raw(`SELECT COALESCE(MAX(id), 0) AS last_id,
-		COALESCE(SUM(direction = 'in' AND read = 0), 0) AS unread
+		COALESCE(SUM(CASE WHEN direction = 'in' AND NOT read THEN 1 ELSE 0 END), 0) AS unread
 		FROM messages WHERE peer = ? AND reaction_to = ''`, peer).Scan(&a).Error; err != nil {
 		return err
 	}
@@ -285,7 +285,7 @@ func refreshConversation(tx *gorm.DB, peer string) error {
 func (s *Store) MarkRead(ctx context.Context, peer string) (int64, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&Message{}).Where("peer = ? AND direction = ? AND read = 0", peer, DirectionIn).Update("read", true)
+		res := tx.Model(&Message{}).Where("peer = ? AND direction = ? AND NOT read", peer, DirectionIn).Update("read", true)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -337,10 +337,11 @@ func (s *Store) ListConversations(ctx context.Context, q ConversationQuery) ([]C
 	}
 	if q.Search != "" {
 		like := "%" + escapeLike(q.Search) + "%"
-		d = d.Where(`c.peer LIKE ? ESCAPE '\' OR p.display_name LIKE ? ESCAPE '\' OR
-			c.peer IN (SELECT address FROM contacts WHERE name LIKE ? ESCAPE '\') OR EXISTS (
+		l := s.likeOp()
+		d = d.Where(`c.peer `+l+` ? ESCAPE '\' OR p.display_name `+l+` ? ESCAPE '\' OR
+			c.peer IN (SELECT address FROM contacts WHERE name `+l+` ? ESCAPE '\') OR EXISTS (
 			SELECT 1 FROM messages s WHERE s.peer = c.peer AND
-			(CAST(s.content AS TEXT) LIKE ? ESCAPE '\' OR CAST(s.title AS TEXT) LIKE ? ESCAPE '\'))`, like, like, like, like, like)
+			(`+s.blobText("s.content")+` `+l+` ? ESCAPE '\' OR `+s.blobText("s.title")+` `+l+` ? ESCAPE '\'))`, like, like, like, like, like)
 	}
 	var rows []ConversationRow
 	if err := d.Scan(&rows).Error; err != nil {

@@ -7,25 +7,28 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 func TestUpgradeToConversations(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "reticle.db")
-	old, err := Open(ctx, Options{Path: path, MigrateTo: 5})
+	old, err := Open(ctx, Options{Path: path, Database: testkit.Database(t, path), MigrateTo: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
 	for i, m := range []struct{ dir, state string }{{DirectionIn, StateReceived}, {DirectionOut, StateDelivered}, {DirectionOut, StateFailed}} {
 		err := old.db.Exec(`INSERT INTO messages (message_id, direction, peer, title, content, fields, packed, timestamp, state, created_at, updated_at)
-			VALUES (?, ?, 'p1', x'', x'6869', x'81050000', x'01020304', 1, ?, ?, ?)`, fmt.Sprintf("%064d", i), m.dir, m.state, now, now).Error
+			VALUES (?, ?, 'p1', ?, ?, ?, ?, 1, ?, ?, ?)`, fmt.Sprintf("%064d", i), m.dir, []byte{}, []byte("hi"),
+			[]byte{0x81, 0x05, 0x00, 0x00}, []byte{1, 2, 3, 4}, m.state, now, now).Error
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
 	_ = old.Close()
-	s, err := Open(ctx, Options{Path: path})
+	s, err := Open(ctx, Options{Path: path, Database: testkit.Database(t, path)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +64,8 @@ func TestUpgradeToConversations(t *testing.T) {
 
 func TestPeersCappedAndPaged(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{Path: filepath.Join(t.TempDir(), "reticle.db"), MaxPeers: 10})
+	p := filepath.Join(t.TempDir(), "reticle.db")
+	s, err := Open(ctx, Options{Path: p, Database: testkit.Database(t, p), MaxPeers: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

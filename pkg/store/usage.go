@@ -23,7 +23,7 @@ func isFull(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, ErrStorageFull) {
+	if errors.Is(err, ErrStorageFull) || isPGFull(err) {
 		return true
 	}
 	var coded interface{ Code() int }

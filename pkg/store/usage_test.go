@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 type codedErr struct{ code int }
@@ -36,7 +38,8 @@ func TestFullMapsToErrStorageFull(t *testing.T) {
 
 func TestInboundBytesAndSince(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{Path: filepath.Join(t.TempDir(), "r.db")})
+	p := filepath.Join(t.TempDir(), "r.db")
+	s, err := Open(ctx, Options{Path: p, Database: testkit.Database(t, p)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/reticle-mesh/reticle/pkg/rns"
 	"github.com/reticle-mesh/reticle/pkg/rns/link"
 	"github.com/reticle-mesh/reticle/pkg/store"
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 // startPropNode starts a Reticle messaging node with propagation options,
@@ -19,7 +20,9 @@ import (
 func startPropNode(t *testing.T, name string, transportNode bool, po lxapp.PropagationOptions, uris ...string) *lxmfNode {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(context.Background(), store.Options{Path: filepath.Join(dir, "reticle.db")})
+	// With RETICLE_TEST_DATABASE set the node's store is a fresh PostgreSQL schema.
+	p := filepath.Join(dir, "reticle.db")
+	st, err := store.Open(context.Background(), store.Options{Path: p, Database: testkit.Database(t, p)})
 	if err != nil {
 		t.Fatal(err)
 	}
