@@ -124,8 +124,59 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*Store, 
 			_ = sqlDB.Close()
 			return nil, err
 		}
+		every := opts.LockCheck
+		if every <= 0 {
+			every = DefaultLockCheck
+		}
+		s.stopLock, s.lockDone = make(chan struct{}), make(chan struct{})
+		go s.watchLock(sqlDB, every) //nolint:gosec // G118: the watchdog lives as long as the store, not the Open call
 	}
 	return s, nil
+}
+
+// DefaultLockCheck is how often a PostgreSQL store checks its single-writer lock.
+const DefaultLockCheck = 15 * time.Second
+
+// watchLock checks every interval that the lock's connection is alive. A dead one is replaced by a new
+// lock; if another instance holds the lock by then, the database is closed: from then on this store
+// only returns errors, and the log says why.
+func (s *Store) watchLock(sqlDB *sql.DB, every time.Duration) {
+	defer close(s.lockDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopLock:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.lockMu.Lock()
+		err := s.lock.PingContext(ctx)
+		if err == nil {
+			s.lockMu.Unlock()
+			cancel()
+			continue
+		}
+		s.log.Warn("database lock connection lost; taking the lock again", "err", err)
+		_ = s.lock.Close()
+		err = s.takeLock(ctx, sqlDB)
+		s.lockMu.Unlock()
+		cancel()
+		switch {
+		case err == nil:
+			s.log.Info("database lock taken again")
+		case errors.Is(err, ErrLocked):
+			s.log.Error("another reticle took the database lock; this node stops using the database", "database", MaskDSN(s.dsn))
+			s.lockMu.Lock()
+			s.lock = nil
+			s.lockMu.Unlock()
+			_ = sqlDB.Close()
+			return
+		default:
+			s.log.Warn("database lock not taken again; retrying", "err", err) // the server may still be restarting
+		}
+	}
 }
 
 // takeLock holds a session advisory lock on a connection of its own for the life of the store, so a
@@ -153,6 +204,13 @@ func (s *Store) takeLock(ctx context.Context, sqlDB *sql.DB) error {
 
 // unlock releases the single-writer lock (closing its connection would release it too).
 func (s *Store) unlock() {
+	if s.stopLock != nil {
+		close(s.stopLock)
+		<-s.lockDone
+		s.stopLock = nil
+	}
+	s.lockMu.Lock()
+	defer s.lockMu.Unlock()
 	if s.lock == nil {
 		return
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -292,5 +293,86 @@ func TestTimesReadBackInUTC(t *testing.T) {
 	}
 	if !got.CreatedAt.Equal(at) || (s.pg && got.CreatedAt.Location() != time.UTC) {
 		t.Fatalf("created_at read back as %v (%v), want %v in UTC", got.CreatedAt, got.CreatedAt.Location(), at)
+	}
+}
+
+// TestPostgresLockLostAndTaken: when the lock's connection is killed, the store takes the lock again
+// and keeps working; when another instance took it meanwhile, the store stops using the database (its
+// calls fail) and the other instance is the only writer.
+func TestPostgresLockLostAndTaken(t *testing.T) {
+	ctx := context.Background()
+	o, first := openPG(t)
+	closeStore(t, first)
+	o.LockCheck = 20 * time.Millisecond
+	s, err := Open(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore(t, s)
+	admin, err := sql.Open("pgx", o.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = admin.Close() }()
+	const ours = `locktype = 'advisory' AND granted AND classid = $1
+		AND objid = hashtext(current_database() || '.' || COALESCE(current_schema(), ''))::oid AND pid <> pg_backend_pid()`
+	killLock := func() {
+		t.Helper()
+		if _, err := admin.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE `+ours, lockClass); err != nil {
+			t.Fatal(err)
+		}
+	}
+	holder := func() int { // without taking it: the backend holding the lock, 0 for none
+		var pid int
+		err := admin.QueryRowContext(ctx, `SELECT pid FROM pg_locks WHERE `+ours, lockClass).Scan(&pid)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			t.Fatal(err)
+		}
+		return pid
+	}
+
+	before := holder()
+	if before == 0 {
+		t.Fatal("the open store holds no lock")
+	}
+	killLock()
+	deadline := time.Now().Add(10 * time.Second)
+	for p := holder(); (p == 0 || p == before) && time.Now().Before(deadline); p = holder() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if p := holder(); p == 0 || p == before {
+		t.Fatal("the store did not take its lock again after the connection was killed")
+	}
+	if err := s.SetSetting(ctx, "k", "still mine"); err != nil {
+		t.Fatalf("write after the lock came back: %v", err)
+	}
+
+	// Kill it again and let another instance in first.
+	o2 := o
+	o2.LockCheck = time.Hour
+	killLock()
+	var other *Store
+	for time.Now().Before(deadline.Add(10 * time.Second)) {
+		if other, err = Open(ctx, o2); err == nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if other == nil {
+		t.Fatalf("the other instance never got the lock: %v", err)
+	}
+	defer closeStore(t, other)
+	end := time.Now().Add(10 * time.Second)
+	for time.Now().Before(end) { // reads until the store notices (within LockCheck), then it refuses
+		if _, err := s.GetSetting(ctx, "k"); err != nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := s.SetSetting(ctx, "k", "sharing"); err == nil {
+		t.Fatal("the store that lost its lock to another instance still writes")
+	}
+	if v, err := other.GetSetting(ctx, "k"); err != nil || v != "still mine" {
+		t.Fatalf("the other instance reads %q, %v", v, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -48,6 +49,11 @@ type Options struct {
 	// BeforeMigrate, when set, runs once before the first pending migration of a database that already
 	// has a schema (from > 0), e.g. to snapshot it; an error stops Open and nothing is migrated.
 	BeforeMigrate func(ctx context.Context, s *Store, from, to int) error
+	// LockCheck is how often a PostgreSQL store checks that it still holds the single-writer lock
+	// (default DefaultLockCheck). A lost lock (the server restarted, the connection dropped) is taken
+	// again; when another instance took it meanwhile, the store closes its database, so every later
+	// call fails instead of writing beside the other instance.
+	LockCheck time.Duration
 }
 
 // Store is an open database with its schema up to date.
@@ -59,6 +65,10 @@ type Store struct {
 	lock     *sql.Conn // PostgreSQL: the connection holding the single-writer advisory lock
 	dsn      string    // PostgreSQL: the connection URL (never logged; see MaskDSN)
 	prop     propTotal // bytes held as a propagation node
+
+	lockMu   sync.Mutex // guards lock against the watchdog
+	stopLock chan struct{}
+	lockDone chan struct{}
 }
 
 // Open opens (creating if needed) the database (SQLite at opts.Path, or PostgreSQL at opts.Database)
