@@ -23,6 +23,7 @@ const (
 	DefaultMaxFileSize = 16 << 20
 	DefaultCacheBytes  = 8 << 20
 	pathPoll           = 250 * time.Millisecond // Browser polls has_path every 0.25 s
+	pathResend         = 5 * time.Second
 	janitorEvery       = 15 * time.Second
 	responseOverhead   = 64 // msgpack framing of a response around its content
 )
@@ -264,8 +265,25 @@ func (c *Client) FetchFile(ctx context.Context, node wire.Hash, p string, fields
 // could be sent is replaced once.
 func (c *Client) request(ctx context.Context, node wire.Hash, p string, data msgpack.Value, maxSize int64) (*link.RequestReceipt, error) {
 	ro := link.RequestOptions{Timeout: c.opts.RequestTimeout, MaxResponseSize: maxSize}
+	var progMu sync.Mutex
+	var progTotal int64 = -1
 	if cb := c.opts.Progress; cb != nil {
-		ro.Progress = func(f float64, total int64) { cb(node, p, int64(f*float64(total)), total) }
+		ro.Progress = func(f float64, total int64) {
+			progMu.Lock()
+			progTotal = total
+			progMu.Unlock()
+			cb(node, p, int64(f*float64(total)), total)
+		}
+		// A response that came as a resource ends with a full report, even
+		// when the link's last progress call has not run yet.
+		defer func() {
+			progMu.Lock()
+			total := progTotal
+			progMu.Unlock()
+			if total >= 0 {
+				cb(node, p, total, total)
+			}
+		}()
 	}
 	for attempt := 0; ; attempt++ {
 		pl, err := c.link(ctx, node)
@@ -368,9 +386,8 @@ func (c *Client) link(ctx context.Context, node wire.Hash) (*pooled, error) {
 func (c *Client) dial(ctx context.Context, node wire.Hash) (*link.Link, error) {
 	tr := c.opts.Transport
 	if _, _, known := tr.Recall(node); !tr.HasPath(node) || !known {
-		if err := tr.RequestPath(node); err != nil {
-			c.log.Debug("path request not sent", "node", node.String(), "error", err)
-		}
+		sent := c.requestPath(node)
+		lastSent := time.Now()
 		deadline := time.NewTimer(c.opts.PathTimeout)
 		defer deadline.Stop()
 		tick := time.NewTicker(pathPoll)
@@ -385,6 +402,11 @@ func (c *Client) dial(ctx context.Context, node wire.Hash) (*link.Link, error) {
 			case <-deadline.C:
 				return nil, fmt.Errorf("%w %s after %s", ErrNoPath, node, c.opts.PathTimeout)
 			case <-tick.C:
+				// A request no interface could send (none up yet) is tried
+				// again at once; one sent is repeated every pathResend.
+				if !sent || time.Since(lastSent) >= pathResend {
+					sent, lastSent = c.requestPath(node), time.Now()
+				}
 			}
 		}
 	}
@@ -405,6 +427,14 @@ func (c *Client) dial(ctx context.Context, node wire.Hash) (*link.Link, error) {
 		}
 	}
 	return l, nil
+}
+
+func (c *Client) requestPath(node wire.Hash) bool {
+	if err := c.opts.Transport.RequestPath(node); err != nil {
+		c.log.Debug("path request not sent", "node", node.String(), "error", err)
+		return false
+	}
+	return true
 }
 
 // closedLink forgets a pooled link that closed.
