@@ -26,8 +26,12 @@ type fakeSource struct {
 	big   []byte
 }
 
-func (f *fakeSource) Owns(p string) bool { return p == "/page/app" || strings.HasPrefix(p, "/page/app/") }
-func (f *fakeSource) Roots() []string   { return []string{"/page/app", "/page/app/big.mu", "/page/app/nocache.mu"} }
+func (f *fakeSource) Owns(p string) bool {
+	return p == "/page/app" || strings.HasPrefix(p, "/page/app/")
+}
+func (f *fakeSource) Roots() []string {
+	return []string{"/page/app", "/page/app/big.mu", "/page/app/nocache.mu"}
+}
 
 func (f *fakeSource) ServePage(_ context.Context, req PageRequest) ([]byte, error) {
 	f.mu.Lock()
@@ -346,4 +350,3 @@ func TestDirectoryHearsAnnounce(t *testing.T) {
 		}
 	}
 }
-
