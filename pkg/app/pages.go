@@ -110,7 +110,9 @@ type Pages struct {
 }
 
 // sourceSlot lets the page source be set after the server is built (plugins start later).
-type sourceSlot struct{ p atomic.Pointer[nomadnet.PageSource] }
+type sourceSlot struct {
+	p atomic.Pointer[nomadnet.PageSource]
+}
 
 func (s *sourceSlot) get() nomadnet.PageSource {
 	if p := s.p.Load(); p != nil {
