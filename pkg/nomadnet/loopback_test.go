@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -47,7 +48,7 @@ func (f *fakeSource) ServePage(_ context.Context, req PageRequest) ([]byte, erro
 	case "/page/app/big.mu":
 		return f.big, nil
 	case "/page/app/nocache.mu":
-		return []byte("#!c=0\ncall " + string(rune('0'+n)) + "\n"), nil
+		return []byte("#!c=0\ncall " + strconv.Itoa(n) + "\n"), nil
 	}
 	return nil, ErrNotFound
 }

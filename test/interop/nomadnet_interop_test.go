@@ -291,6 +291,7 @@ func TestNomadNetReferenceClientFetchesReticle(t *testing.T) {
 		switch e.str("event") {
 		case "response":
 			got[e.str("path")] = e.str("content")
+			t.Logf("python client got %s: %d bytes (attempt %d)", e.str("path"), e.num("size"), e.num("attempt")+1)
 		case "request_failed":
 			failed[e.str("path")] = true
 		}
