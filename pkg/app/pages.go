@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -219,6 +220,20 @@ func (p *Pages) announce(reason string) {
 
 // NodeAddress returns Reticle's own NomadNet node address.
 func (p *Pages) NodeAddress() string { return p.server.Hash().String() }
+
+// OwnNode is Reticle's own NomadNet node as the API shows it.
+type OwnNode struct {
+	Address string   `json:"address"`
+	Name    string   `json:"name"`
+	Paths   []string `json:"paths"` // the page paths it answers, sorted
+}
+
+// Own returns Reticle's own node: its address, the name it announces and the paths it serves.
+func (p *Pages) Own(context.Context) OwnNode {
+	paths := p.server.Paths()
+	sort.Strings(paths)
+	return OwnNode{Address: p.NodeAddress(), Name: p.a.r.DisplayName(), Paths: paths}
+}
 
 func (p *Pages) progress(node wire.Hash, path string, done, total int64) {
 	if total <= 0 {

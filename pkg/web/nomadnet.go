@@ -19,6 +19,7 @@ type Pages interface {
 	FetchPage(ctx context.Context, req app.PageRequest) (app.PageView, error)
 	FetchFile(ctx context.Context, node, path string) (app.FileView, error)
 	ListNodes(ctx context.Context, q app.NodeQuery) (app.NomadNodePage, error)
+	Own(ctx context.Context) app.OwnNode
 }
 
 var _ Pages = (*app.Pages)(nil)
@@ -33,6 +34,7 @@ const maxPageRequestBody = 512 << 10
 func (s *Server) nomadnetRoutes() []route {
 	return []route{
 		{http.MethodGet, "/nomadnet/nodes", s.listNomadNodes, ReadAccess},
+		{http.MethodGet, "/nomadnet/node", s.ownNomadNode, ReadAccess},
 		{http.MethodPost, "/nomadnet/page", s.fetchNomadPage, FullAccess}, // a form submission may act on the remote node
 		{http.MethodGet, "/nomadnet/file", s.fetchNomadFile, ReadAccess},
 	}
@@ -88,6 +90,14 @@ func (s *Server) listNomadNodes(c echo.Context) error {
 		return pageError(err)
 	}
 	return noStoreJSON(c, page)
+}
+
+func (s *Server) ownNomadNode(c echo.Context) error {
+	p, err := s.pages()
+	if err != nil {
+		return err
+	}
+	return noStoreJSON(c, p.Own(c.Request().Context()))
 }
 
 type pageRequestBody struct {

@@ -56,6 +56,10 @@ func (f *fakePages) ListNodes(_ context.Context, q app.NodeQuery) (app.NomadNode
 	return app.NomadNodePage{Items: []app.NomadNode{{Address: strings.Repeat("a", 32), Name: q.Search, Hops: 2}}, NextCursor: &next}, nil
 }
 
+func (f *fakePages) Own(context.Context) app.OwnNode {
+	return app.OwnNode{Address: strings.Repeat("b", 32), Name: "me", Paths: []string{"/page/index.mu"}}
+}
+
 func TestNomadNetRoutes(t *testing.T) {
 	e := newMsgEnv(t, false)
 	fake := &fakePages{}
@@ -75,6 +79,7 @@ func TestNomadNetRoutes(t *testing.T) {
 	}{
 		{req{method: "GET", path: "/api/v1/nomadnet/nodes?q=hub&limit=5", hdr: bearer(e.read)}, 200, `"items":[{"address":"` + node + `","name":"hub","hops":2,"last_heard":"0001-01-01T00:00:00Z"}],"next_cursor":"c1"`},
 		{req{method: "GET", path: "/api/v1/nomadnet/nodes?cursor=bad", hdr: bearer(e.read)}, 400, `"invalid_cursor"`},
+		{req{method: "GET", path: "/api/v1/nomadnet/node", hdr: bearer(e.read)}, 200, `{"address":"` + strings.Repeat("b", 32) + `","name":"me","paths":["/page/index.mu"]}`},
 		{req{method: "GET", path: "/api/v1/nomadnet/nodes", hdr: nil}, 401, ""},
 		{req{method: "POST", path: "/api/v1/nomadnet/page", body: page(node, nil), hdr: bearer(e.read)}, 403, `"insufficient_scope"`},
 		{req{method: "POST", path: "/api/v1/nomadnet/page", body: page(node, map[string]string{"field_name": "Ada"}), hdr: bearer(e.full)}, 200,
