@@ -5,8 +5,10 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/reticle-mesh/reticle/pkg/app"
 	"github.com/reticle-mesh/reticle/pkg/nomadnet"
 	"github.com/reticle-mesh/reticle/pkg/plugins"
+	"github.com/reticle-mesh/reticle/pkg/web"
 )
 
 // pluginPages serves the pages of the running plugins with pages.serve through Reticle's NomadNet
@@ -46,4 +48,33 @@ func (pp pluginPages) ServePage(ctx context.Context, req nomadnet.PageRequest) (
 		return nil, nomadnet.ErrNotFound
 	}
 	return b, err
+}
+
+// pluginsAPI is the plugin registry the web API drives; a change that can start or stop a plugin
+// re-reads the node's page paths at once, so its pages answer without waiting for the next refresh.
+type pluginsAPI struct {
+	*plugins.Manager
+	pages *app.Pages
+}
+
+var _ web.Plugins = pluginsAPI{}
+
+func (p pluginsAPI) SetGrants(ctx context.Context, id string, caps []plugins.Capability) (plugins.Info, error) {
+	defer p.pages.Refresh()
+	return p.Manager.SetGrants(ctx, id, caps)
+}
+
+func (p pluginsAPI) SetEnabled(ctx context.Context, id string, enabled bool) (plugins.Info, error) {
+	defer p.pages.Refresh()
+	return p.Manager.SetEnabled(ctx, id, enabled)
+}
+
+func (p pluginsAPI) Remove(ctx context.Context, id string) error {
+	defer p.pages.Refresh()
+	return p.Manager.Remove(ctx, id)
+}
+
+func (p pluginsAPI) Install(ctx context.Context, pkg []byte) (plugins.Info, error) {
+	defer p.pages.Refresh()
+	return p.Manager.Install(ctx, pkg)
 }

@@ -272,7 +272,7 @@ func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*app
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         log.With("component", "web"),
 	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc, Messaging: msg, Storage: msg, Network: network,
-		Events: msg.Events(), Logs: logRing(log), Backups: backupsAPI{snaps}, Plugins: pluginMgr, Pages: pages})
+		Events: msg.Events(), Logs: logRing(log), Backups: backupsAPI{snaps}, Plugins: pluginsAPI{pluginMgr, pages}, Pages: pages})
 	if err != nil {
 		_ = st.Close()
 		return nil, err

@@ -186,6 +186,10 @@ func (p *Pages) SetSource(src nomadnet.PageSource) {
 	p.server.Refresh()
 }
 
+// Refresh re-reads the source's paths now (after a plugin was enabled, granted or removed); the
+// node also does so every few seconds.
+func (p *Pages) Refresh() { p.server.Refresh() }
+
 // Start listens for node announces, starts the idle-link janitor and the node's page registrations,
 // and announces the node with every LXMF announce from now on (and once now when the app announces
 // at start).

@@ -275,8 +275,8 @@ func TestNomadNetReferenceClientFetchesReticle(t *testing.T) {
 
 	reqs, _ := json.Marshal([]map[string]any{
 		{"path": "/page/index.mu"},
-		{"path": "/page/hello", "data": map[string]string{"field_name": "Ada"}, "tries": 3},
-		{"path": "/page/hello/index.mu", "tries": 2},
+		{"path": "/page/hello", "data": map[string]string{"field_name": "Ada"}},
+		{"path": "/page/hello/index.mu"},
 		{"path": "/page/nothing-here.mu"},
 	})
 	cfg := writeConfig(t, false, clientSection(mesh))
