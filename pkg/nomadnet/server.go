@@ -85,6 +85,7 @@ type Server struct {
 
 	mu         sync.Mutex
 	registered map[string]bool
+	closed     bool
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -171,6 +172,9 @@ func (s *Server) Close() error {
 	if s.cancel != nil {
 		s.cancel()
 	}
+	s.mu.Lock()
+	s.closed = true // links already open get no more answers
+	s.mu.Unlock()
 	s.opts.Links.Unlisten(s.dest)
 	s.opts.Transport.Deregister(s.dest)
 	s.wg.Wait()
@@ -246,7 +250,14 @@ func (s *Server) handler(p string) link.RequestHandler {
 			s.log.Info("page request dropped: too many at once", "path", p)
 			return msgpack.Nil(), false
 		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			<-s.sem
+			return msgpack.Nil(), false
+		}
 		s.wg.Add(1)
+		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
 			defer func() { <-s.sem }()
