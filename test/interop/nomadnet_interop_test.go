@@ -152,7 +152,9 @@ func TestNomadNetFetchFromReference(t *testing.T) {
 			}
 		}
 	}
+	began := time.Now()
 	idx := fetch("/page/index.mu", nil)
+	t.Logf("first page (path request, link, request) in %s", time.Since(began).Round(time.Millisecond))
 	if !strings.Contains(idx.Content, ">Interop index") || idx.Cached {
 		t.Fatalf("index %+v", idx)
 	}
@@ -172,10 +174,13 @@ func TestNomadNetFetchFromReference(t *testing.T) {
 		t.Fatalf("echo page %q", echo.Content)
 	}
 
+	began = time.Now()
 	f, err := pages.FetchFile(ctx, hexNode, "/file/data.bin")
 	if err != nil {
 		t.Fatal(err)
 	}
+	took := time.Since(began)
+	t.Logf("150 kB file in %s (%.0f kB/s on loopback)", took.Round(time.Millisecond), 150/took.Seconds())
 	if f.Name != "data.bin" || !bytes.Equal(f.Data, data) {
 		t.Fatalf("file %q: %d bytes, equal %v", f.Name, len(f.Data), bytes.Equal(f.Data, data))
 	}
