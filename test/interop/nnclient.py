@@ -4,8 +4,7 @@
 Started by the Go NomadNet interop tests (nomadnet_interop_test.go). It only drives the public RNS
 API: request a path when none is known, link to the "nomadnetwork.node" destination, optionally
 identify, then request each page with its form data (a dict of field_*/var_* keys, or None) and
-report what came back. A request that fails or times out is tried again up to "tries" times (the
-node may register a plugin's page a few seconds after the plugin is enabled).
+report what came back. A request that fails or times out is tried again up to "tries" times.
 Usage: nnclient.py CONFIG_DIR NODE_HEX REQUESTS_JSON [--identify]
 REQUESTS_JSON is a list of {"path": P, "data": {..} | null, "tries": N}.
 Events (JSON lines): ready, path, link_established, response {path, content, size}, request_failed
