@@ -112,6 +112,9 @@ type App struct {
 	mu      sync.Mutex
 	started bool
 	closed  bool
+	// extraAnnounce announces further destinations on the identity (the NomadNet node) with every
+	// LXMF announce. Atomic: announceAll runs under mu from Start.
+	extraAnnounce atomic.Pointer[func(reason string)]
 }
 
 // New loads or creates the LXMF identity and builds the router on the
@@ -289,7 +292,8 @@ func (a *App) Identity(context.Context) IdentityInfo {
 		IdentityHash: a.id.Hash().String(), PublicKey: hex.EncodeToString(a.id.PublicKey())}
 }
 
-// Announce announces the delivery destination now, and the hosted propagation node if there is one.
+// Announce announces the delivery destination now, the hosted propagation node if there is one, and
+// the NomadNet node when pages run.
 // It returns ErrNotConnected when no interface could send it.
 func (a *App) Announce(context.Context) error {
 	if err := a.r.Announce(); err != nil {
@@ -302,6 +306,9 @@ func (a *App) Announce(context.Context) error {
 		if err := a.AnnouncePropagation(); err != nil {
 			return err
 		}
+	}
+	if extra := a.extraAnnounce.Load(); extra != nil {
+		(*extra)("manual")
 	}
 	return nil
 }

@@ -314,11 +314,19 @@ func (t *Transport) Remember(dest wire.Hash, id *identity.Identity, appData []by
 // no identity and is not recalled.
 func (t *Transport) Recall(dest wire.Hash) (*identity.Identity, []byte, bool) {
 	t.mu.Lock()
+	var (
+		id      *identity.Identity
+		appData []byte
+	)
 	k := t.known[dest]
+	if k != nil {
+		// Copied under the lock: a new announce replaces appData in place (remember).
+		id, appData = k.id, append([]byte(nil), k.appData...)
+	}
 	d := t.dests[dest]
 	t.mu.Unlock()
 	if k != nil {
-		return k.id, append([]byte(nil), k.appData...), true
+		return id, appData, true
 	}
 	if d == nil || d.cfg.Identity == nil {
 		return nil, nil, false
