@@ -95,8 +95,10 @@ func writeSpans(b *strings.Builder, l Line) {
 		case s.Field != nil:
 			writeField(b, s.Field)
 		default:
+			// '<' is escaped too: after a command's backtick it would read as "`<", which
+			// takes a line's heading status away.
 			for _, r := range s.Text {
-				if r == '\\' || r == '`' {
+				if r == '\\' || r == '`' || r == '<' {
 					b.WriteByte('\\')
 				}
 				b.WriteRune(r)
@@ -136,7 +138,13 @@ func writeField(b *strings.Builder, f *Field) {
 		if f.Type == FieldRadio {
 			flag = "^"
 		}
-		b.WriteString(flag + "|" + f.Name + "|" + f.Value)
+		// A value equal to the label is left out: Parse takes the label then, and a label may
+		// hold a backtick that would end the field's head.
+		value := f.Value
+		if value == f.Label {
+			value = ""
+		}
+		b.WriteString(flag + "|" + f.Name + "|" + value)
 		if f.Checked {
 			b.WriteString("|*")
 		}
