@@ -3,7 +3,7 @@
 // mock: node tests/mock-server.mjs --password PW, which serves NomadNet pages parsed by
 // pkg/nomadnet/micron; or a real Reticle with a reachable node).
 //
-//   node ui/tests/nomadnet.mjs <baseURL> --password PW [--node HEX] [--screenshot-dir DIR]
+//   node ui/tests/nomadnet.mjs <baseURL> --password PW [--node HEX] [--screenshot-dir DIR] [--dark]
 //
 // Signs in, opens /nomadnet, opens the first node in the list (or --node), checks that the page is
 // drawn (a heading, links, fields), fills the search field, follows the Search link and checks the
@@ -18,7 +18,7 @@ import { chromium } from 'playwright-core'
 const STEP_MS = 15_000
 const { values: opt, positionals } = parseArgs({
   allowPositionals: true,
-  options: { password: { type: 'string' }, node: { type: 'string' }, 'screenshot-dir': { type: 'string' } },
+  options: { password: { type: 'string' }, node: { type: 'string' }, 'screenshot-dir': { type: 'string' }, dark: { type: 'boolean' } },
 })
 if (positionals.length !== 1 || !opt.password) {
   process.stderr.write('usage: node nomadnet.mjs <baseURL> --password PW [--node HEX] [--screenshot-dir DIR]\n')
@@ -36,6 +36,7 @@ const context = await chromium.launchPersistentContext(userDataDir, {
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   viewport: { width: 1280, height: 900 },
+  colorScheme: opt.dark ? 'dark' : 'light',
   timeout: STEP_MS,
 })
 context.setDefaultTimeout(STEP_MS)
@@ -52,7 +53,8 @@ page.on('console', (m) => {
 page.on('pageerror', (e) => problem(`page error: ${e.message}`))
 
 async function shot(name) {
-  if (opt['screenshot-dir']) await page.screenshot({ path: join(opt['screenshot-dir'], `${name}.png`), fullPage: true })
+  const file = `${name}${opt.dark ? '-dark' : ''}.png`
+  if (opt['screenshot-dir']) await page.screenshot({ path: join(opt['screenshot-dir'], file), fullPage: true })
 }
 
 try {
