@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -170,7 +171,7 @@ func TestCommentsLiteralsAndSections(t *testing.T) {
 	d := Parse([]byte(src))
 	var got []string
 	for _, l := range d.Lines {
-		got = append(got, l.Kind+":"+spansText(l.Spans)+":"+string(rune('0'+l.Depth)))
+		got = append(got, l.Kind+":"+spansText(l.Spans)+":"+strconv.Itoa(l.Depth))
 	}
 	want := []string{"heading:Sec:1", "text:in:1", "text:>raw `!text:1", "text:`=:1", "text:out:0"}
 	if !reflect.DeepEqual(got, want) {
@@ -343,5 +344,25 @@ func checkRoundTrip(t *testing.T, src []byte) {
 		a, _ := json.Marshal(d)
 		b, _ := json.Marshal(d2)
 		t.Errorf("Parse(Render(Parse(src))) differs\nsrc: %q\nrender: %q\nfirst:  %s\nsecond: %s", src, out, a, b)
+	}
+}
+
+func BenchmarkParse(b *testing.B) {
+	src, err := os.ReadFile("testdata/market.mu")
+	if err != nil {
+		b.Fatal(err)
+	}
+	big := bytes.Repeat(append(src, '\n'), MaxInput/len(src)-1)
+	for _, c := range []struct {
+		name string
+		src  []byte
+	}{{"page", src}, {"1MiB", big}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.src)))
+			b.ReportAllocs()
+			for b.Loop() {
+				Parse(c.src)
+			}
+		})
 	}
 }

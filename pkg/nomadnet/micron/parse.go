@@ -475,15 +475,16 @@ func color(s string) string {
 			b := strconv.FormatInt(int64(v)+0x100, 16)[1:]
 			return "#" + b + b + b
 		}
-		out := []byte{'#'}
+		var out strings.Builder
+		out.WriteByte('#')
 		for _, c := range r {
 			if !hex(c) {
 				return ""
 			}
-			l := byte(unicode.ToLower(c))
-			out = append(out, l, l)
+			l := string(unicode.ToLower(c))
+			out.WriteString(l + l)
 		}
-		return string(out)
+		return out.String()
 	}
 	return ""
 }
