@@ -220,6 +220,13 @@ func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*app
 		return nil, err
 	}
 	a.lc.add(component{name: "messaging", start: msg.Start, stop: msg.Close})
+	// NomadNet: browsing other nodes, and Reticle's own node on the LXMF identity (announced with it).
+	pages, err := app.NewPages(app.PagesOptions{MaxFileSize: int64(maxMessage)}, msg)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	a.lc.add(component{name: "nomadnet", start: pages.Start, stop: pages.Close})
 	// Both identities exist now (a first run just created them): vouch for them in the database.
 	if err := at.Seal(ctx, st); err != nil {
 		_ = st.Close()
@@ -244,6 +251,11 @@ func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*app
 	}
 	bridge := &pluginBridge{mg: pluginMgr, events: msg.Events()}
 	a.lc.add(component{name: "plugins", start: bridge.Start, stop: bridge.Close})
+	// Once the plugins run, their page prefixes are served by the node (and re-read every minute).
+	a.lc.add(component{name: "plugin pages", start: func(context.Context) error {
+		pages.SetSource(pluginPages{pluginMgr})
+		return nil
+	}, stop: func() error { pages.SetSource(nil); return nil }})
 
 	system := func() web.SystemInfo {
 		bi := buildinfo.Get()
@@ -252,7 +264,7 @@ func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*app
 			Version: bi.Version, Commit: bi.Commit, Date: bi.Date,
 			Integrity: web.Status{Status: string(rep.Status), Message: rep.Message},
 			AtRest:    web.Status{Status: string(ar.Status), Message: ar.Message},
-			Features:  map[string]bool{"messaging": true, "propagation": true, "plugins": true},
+			Features:  map[string]bool{"messaging": true, "propagation": true, "plugins": true, "nomadnet": true},
 		}
 	}
 	srv, err := web.New(web.Options{
@@ -260,7 +272,7 @@ func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*app
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         log.With("component", "web"),
 	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc, Messaging: msg, Storage: msg, Network: network,
-		Events: msg.Events(), Logs: logRing(log), Backups: backupsAPI{snaps}, Plugins: pluginMgr})
+		Events: msg.Events(), Logs: logRing(log), Backups: backupsAPI{snaps}, Plugins: pluginMgr, Pages: pages})
 	if err != nil {
 		_ = st.Close()
 		return nil, err

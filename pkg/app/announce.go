@@ -156,4 +156,16 @@ func (a *App) announceAll(reason string) {
 			a.log.Info("propagation node announce not sent", "reason", reason, "error", err)
 		}
 	}
+	if extra := a.extraAnnounce.Load(); extra != nil {
+		(*extra)(reason)
+	}
+}
+
+// alsoAnnounce sets (nil: clears) what announceAll announces besides LXMF.
+func (a *App) alsoAnnounce(f func(reason string)) {
+	if f == nil {
+		a.extraAnnounce.Store(nil)
+		return
+	}
+	a.extraAnnounce.Store(&f)
 }

@@ -106,6 +106,9 @@ type App struct {
 	mu      sync.Mutex
 	started bool
 	closed  bool
+	// extraAnnounce announces further destinations on the identity (the NomadNet node) with every
+	// LXMF announce. Atomic: announceAll runs under mu from Start.
+	extraAnnounce atomic.Pointer[func(reason string)]
 }
 
 // New loads or creates the LXMF identity and builds the router on the

@@ -40,7 +40,11 @@ type Event struct {
 	PeerInfo  *PeerInfo `json:"peer_info,omitempty"`
 	Interface string    `json:"interface,omitempty"`
 	Sub       string    `json:"sub,omitempty"`
-	// BytesDone and BytesTotal are a message.progress event's bytes sent so far and in all.
+	// Node and Path name the page or file of a nomadnet.progress event.
+	Node string `json:"node,omitempty"`
+	Path string `json:"path,omitempty"`
+	// BytesDone and BytesTotal are a message.progress event's bytes sent so far and in all (received,
+	// for nomadnet.progress).
 	BytesDone  int64 `json:"bytes_done,omitempty"`
 	BytesTotal int64 `json:"bytes_total,omitempty"`
 }

@@ -565,6 +565,15 @@ type PageRequest struct {
 // ErrNoPage is returned when no enabled plugin serves the path.
 var ErrNoPage = errors.New("no plugin serves this page")
 
+// PagePrefixes returns the page_prefix of every running plugin that may serve pages.
+func (mg *Manager) PagePrefixes() []string {
+	var out []string
+	for _, p := range mg.running(EntryServePage) {
+		out = append(out, p.manifest.PagePrefix)
+	}
+	return out
+}
+
 // ServePage answers a NomadNet page request with the micron bytes of the plugin whose page_prefix is
 // the longest match of req.Path.
 func (mg *Manager) ServePage(ctx context.Context, req PageRequest) ([]byte, error) {

@@ -27,6 +27,7 @@ func (s *Server) apiRoutes() []route {
 	rs = append(rs, s.debugRoutes()...)
 	rs = append(rs, s.backupRoutes()...)
 	rs = append(rs, s.pluginRoutes()...)
+	rs = append(rs, s.nomadnetRoutes()...)
 	return append(rs, s.authRoutes()...)
 }
 

@@ -63,6 +63,7 @@ type Deps struct {
 	Logs      LogSource         // nil: GET /api/v1/debug/logs answers 503
 	Backups   Backups           // nil: the snapshot and restore routes answer 503
 	Plugins   Plugins           // nil: the plugin routes answer 503
+	Pages     Pages             // nil: the nomadnet routes answer 503
 }
 
 // Server is the configured Echo instance and its http.Server.

@@ -18,6 +18,11 @@ type RequestOptions struct {
 	Timeout time.Duration
 	// MaxResponseSize refuses larger responses (0: the manager's resource cap).
 	MaxResponseSize int64
+	// Progress, when set, runs as parts of a response sent as a resource
+	// arrive, with the fraction received and the resource's total size
+	// (RequestReceipt.progress_callback). It runs outside the link's lock
+	// and must not block for long.
+	Progress func(fraction float64, total int64)
 }
 
 // RequestReceipt tracks a request until its response arrives, it fails or
@@ -26,10 +31,13 @@ type RequestReceipt struct {
 	id       wire.Hash
 	deadline time.Time
 	maxSize  int64
+	progress func(float64, int64)
 
 	mu        sync.Mutex
 	receiving bool
 	resp      msgpack.Value
+	metadata  []byte
+	file      bool
 	err       error
 	done      chan struct{}
 }
@@ -56,6 +64,23 @@ func (r *RequestReceipt) Wait(ctx context.Context) (msgpack.Value, error) {
 	case <-ctx.Done():
 		return msgpack.Nil(), fmt.Errorf("request %s: %w", r.id, ctx.Err())
 	}
+}
+
+// File reports whether the response came as a file response: a resource
+// with metadata (Link.response_resource_concluded passes its data and
+// metadata instead of unpacking it). Response is then the raw data as Bin
+// and Metadata the packed msgpack metadata.
+func (r *RequestReceipt) File() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.file
+}
+
+// Metadata returns the packed msgpack metadata of a file response, or nil.
+func (r *RequestReceipt) Metadata() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.metadata
 }
 
 func (r *RequestReceipt) conclude(resp msgpack.Value, err error, _ *effects) {
@@ -90,7 +115,7 @@ func (l *Link) Request(path string, data msgpack.Value, o RequestOptions) (*Requ
 	if max <= 0 {
 		max = l.m.opts.MaxResourceSize
 	}
-	rr := &RequestReceipt{deadline: now.Add(timeout), maxSize: max, done: make(chan struct{})}
+	rr := &RequestReceipt{deadline: now.Add(timeout), maxSize: max, progress: o.Progress, done: make(chan struct{})}
 	if len(packed) <= l.mdu {
 		p, err := l.sendLocked(wire.Data, wire.ContextRequest, packed, false, false)
 		if err != nil {
@@ -245,4 +270,27 @@ func (l *Link) concludeRequestLocked(id wire.Hash, data msgpack.Value, size int,
 		return
 	}
 	rr.conclude(data, nil, fx)
+}
+
+// concludeFileLocked delivers a file response (a response resource with
+// metadata) to its request. Called with l.mu held.
+func (l *Link) concludeFileLocked(id wire.Hash, data, metadata []byte, fx *effects) {
+	rr := l.pending[id]
+	if rr == nil {
+		return
+	}
+	rr.mu.Lock()
+	rr.file, rr.metadata = true, metadata
+	rr.mu.Unlock()
+	l.concludeRequestLocked(id, msgpack.Bin(data), len(data), fx)
+}
+
+// Respond answers a request later, from outside its handler: a handler that
+// returns ok false may keep req.ID and call Respond once the response is
+// ready (slow responders should not hold the receiving goroutine).
+func (l *Link) Respond(id wire.Hash, resp msgpack.Value) error {
+	if st := l.Status(); st != StatusActive && st != StatusStale {
+		return fmt.Errorf("respond to %s: %w", id, ErrNotActive)
+	}
+	return l.respond(id, resp)
 }

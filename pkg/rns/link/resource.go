@@ -82,6 +82,7 @@ type Resource struct {
 	in         *inSegment
 	data       []byte // outgoing: all data; incoming: assembled so far
 	metadata   []byte
+	hasMeta    bool
 	sentBytes  int64
 	advTimeout time.Duration
 	// compressed, when set, is sent in place of a single-segment resource's
@@ -204,6 +205,17 @@ func (r *Resource) failLocked(err error, fx *effects) {
 	}
 	r.err = err
 	r.finishLocked(fx)
+	if !r.outgoing && r.response && r.reqID != nil {
+		// The response did not arrive whole: the request fails now rather
+		// than waiting for the link to close (Link.response_resource_concluded
+		// times the request out).
+		var id wire.Hash
+		copy(id[:], r.reqID)
+		if rr := r.l.pending[id]; rr != nil {
+			delete(r.l.pending, id)
+			rr.conclude(msgpack.Nil(), fmt.Errorf("response to %s: %w", id, err), fx)
+		}
+	}
 }
 
 // finishLocked unregisters the resource and runs its callback. Called with

@@ -152,6 +152,9 @@ func (l *Link) advertisementLocked(pt []byte, now time.Time, fx *effects) {
 		rr.mu.Lock()
 		rr.receiving = true
 		rr.mu.Unlock()
+		if cb := rr.progress; cb != nil {
+			r.progressCB = func(r *Resource) { cb(r.Progress(), r.total) }
+		}
 	}
 	if err := r.startSegmentLocked(a, now, fx); err != nil {
 		l.rejectLocked(a)
@@ -438,6 +441,7 @@ func (r *Resource) assembleLocked(now time.Time, fx *effects) {
 			return
 		}
 		r.metadata = append([]byte(nil), pt[3:3+ms]...)
+		r.hasMeta = true
 		data = pt[3+ms:]
 	}
 	if r.data == nil {
@@ -458,6 +462,10 @@ func (r *Resource) assembleLocked(now time.Time, fx *effects) {
 	}
 	r.finishLocked(fx)
 	switch {
+	case r.reqID != nil && r.response && r.hasMeta:
+		var id wire.Hash
+		copy(id[:], r.reqID)
+		l.concludeFileLocked(id, r.data, r.metadata, fx)
 	case r.reqID != nil && r.response:
 		if id, resp, err := l.parseResponse(r.data); err == nil {
 			l.concludeRequestLocked(id, resp, len(r.data), fx)
