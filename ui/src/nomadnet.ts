@@ -1,4 +1,4 @@
-// Typed calls for /api/v1/nomadnet (api/openapi.yaml: NomadNode, NomadPage, MicronDoc) and the pure
+// Typed calls for /api/v1/nomadnet (api/openapi.yaml: NomadNetNode, NomadNetPage, MicronDoc) and the pure
 // helpers of the NomadNet browser: the address bar, link targets and the form data a link submits.
 import { request } from './api'
 
@@ -68,7 +68,7 @@ export interface NomadPage {
   size: number
   cached: boolean
   fetched_at: string
-  doc?: MicronDoc
+  doc: MicronDoc
 }
 
 export interface PageRequest {
@@ -201,6 +201,16 @@ export function pageError(status: number, code: string, message: string): string
       return 'Could not open a link to the node.'
     case 'timeout':
       return 'The node did not answer in time.'
+    case 'not_allowed':
+      return 'The node does not allow this request.'
+    case 'too_large':
+      return 'The page is larger than Reticle accepts.'
+    case 'bad_response':
+      return 'The node sent an answer that could not be read.'
+    case 'bad_path':
+      return 'That is not a page address: the path must start with /page/ or /file/.'
+    case 'unavailable':
+      return 'NomadNet browsing is not running on this Reticle.'
   }
   if (status === 504) return 'The node did not answer in time.'
   if (status === 404) return 'The node has no such page.'
