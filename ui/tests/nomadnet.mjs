@@ -7,7 +7,8 @@
 //
 // Signs in, opens /nomadnet, opens the first node in the list (or --node), checks that the page is
 // drawn (a heading, links, fields), fills the search field, follows the Search link and checks the
-// submitted fields come back on the next page, goes Back, and shows a node with no path as words.
+// submitted fields come back on the next page, goes Back, downloads the price sheet through a file
+// link, and (on the mock) shows a node with no path as words.
 // Fails on console errors, page errors or CSP violations. Screenshots at 1280 and 390 px wide.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -90,6 +91,16 @@ try {
     step = 'back'
     await page.getByTestId('nomad-back').click()
     await page.getByTestId('micron-link').filter({ hasText: /^Search$/ }).waitFor()
+  }
+
+  const fileLink = page.getByTestId('micron-link').filter({ hasText: /^Price sheet \(CSV\)$/ })
+  if (await fileLink.count()) {
+    step = 'file download'
+    const [download] = await Promise.all([page.waitForEvent('download'), fileLink.click()])
+    const path = await download.path()
+    const { readFile } = await import('node:fs/promises')
+    const body = await readFile(path, 'utf8')
+    if (!body.includes('mackerel')) problem(`downloaded file holds ${JSON.stringify(body.slice(0, 80))}`)
   }
 
   step = 'phone width'
