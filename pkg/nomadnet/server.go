@@ -21,7 +21,7 @@ import (
 const (
 	DefaultServeTimeout = 30 * time.Second
 	DefaultMaxPaths     = 1024
-	defaultRefresh      = time.Minute
+	defaultRefresh      = 5 * time.Second // cheap: the source lists in-memory prefixes
 	maxConcurrentServes = 8
 )
 
