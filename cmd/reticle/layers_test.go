@@ -29,13 +29,14 @@ var allowedImports = map[string][]string{
 	"pkg/lxmf/router":      {"pkg/lxmf", "pkg/rns", "pkg/rns/*"},
 	"pkg/lxmf/propnode":    {"pkg/lxmf", "pkg/lxmf/router", "pkg/rns", "pkg/rns/*"},
 	"pkg/nomadnet":         {"pkg/rns", "pkg/rns/*"},
+	"pkg/nomadnet/micron":  {},
 	"pkg/store":            {},
 	"pkg/auth":             {"pkg/store"},
 	"pkg/integrity":        {"pkg/buildinfo"},
 	"pkg/backup":           {"pkg/store"},
 	"pkg/plugins":          {"pkg/integrity"},
 	"pkg/app":              {"pkg/lxmf", "pkg/lxmf/*", "pkg/nomadnet", "pkg/nomadnet/*", "pkg/rns", "pkg/rns/*", "pkg/store"},
-	"pkg/web":              {"pkg/app", "pkg/auth", "pkg/integrity", "pkg/plugins", "pkg/buildinfo", "pkg/logring", "ui"},
+	"pkg/web":              {"pkg/app", "pkg/auth", "pkg/integrity", "pkg/plugins", "pkg/buildinfo", "pkg/logring", "ui", "pkg/nomadnet/micron"},
 	"ui":                   {},
 	"":                     {}, // the root package only embeds cosign.pub
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reticle-mesh/reticle/pkg/app"
+	"github.com/reticle-mesh/reticle/pkg/nomadnet/micron"
 )
 
 // Pages is the NomadNet browser behind /api/v1/nomadnet; *app.Pages implements it. With none, those
@@ -122,7 +123,13 @@ func (s *Server) fetchNomadPage(c echo.Context) error {
 	if err != nil {
 		return pageError(err)
 	}
-	return noStoreJSON(c, pg)
+	return noStoreJSON(c, pageResponse{PageView: pg, Doc: micron.Parse([]byte(pg.Content))})
+}
+
+// pageResponse is a fetched page with its Micron source parsed into the safe tree the UI draws.
+type pageResponse struct {
+	app.PageView
+	Doc *micron.Doc `json:"doc"`
 }
 
 // fetchNomadFile downloads a file a node serves. It is always a download (attachment,

@@ -83,7 +83,8 @@ func TestNomadNetRoutes(t *testing.T) {
 		{req{method: "GET", path: "/api/v1/nomadnet/nodes", hdr: nil}, 401, ""},
 		{req{method: "POST", path: "/api/v1/nomadnet/page", body: page(node, nil), hdr: bearer(e.read)}, 403, `"insufficient_scope"`},
 		{req{method: "POST", path: "/api/v1/nomadnet/page", body: page(node, map[string]string{"field_name": "Ada"}), hdr: bearer(e.full)}, 200,
-			`{"node":"` + node + `","path":"/page/index.mu","content":"\u003eHi","size":3,"cached":false,"fetched_at":"1970-01-01T00:00:00Z"}`},
+			`{"node":"` + node + `","path":"/page/index.mu","content":"\u003eHi","size":3,"cached":false,"fetched_at":"1970-01-01T00:00:00Z",` +
+				`"doc":{"header":{},"lines":[{"kind":"heading","level":1,"depth":1,"align":"left","anchors":["hi"],"spans":[{"text":"Hi"}]}]}}`},
 		{req{method: "POST", path: "/api/v1/nomadnet/page", body: page(node, map[string]string{"name": "x"}), hdr: bearer(e.full)}, 400, `"bad_field"`},
 		{req{method: "POST", path: "/api/v1/nomadnet/page", body: page("bad", nil), hdr: bearer(e.full)}, 400, `"bad_path"`},
 		{req{method: "POST", path: "/api/v1/nomadnet/page", body: map[string]any{"node": node, "x": 1}, hdr: bearer(e.full)}, 400, ""},

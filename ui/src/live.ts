@@ -21,6 +21,10 @@ export interface LiveEvent {
   /** interface events: the configured interface and, for a sub-interface, its name. */
   interface?: string
   sub?: string
+  /** nomadnet.progress: the node (32 hex) and path of the page or file arriving. */
+  node?: string
+  path?: string
+  /** message.progress and nomadnet.progress: bytes so far and in all. */
   bytes_done?: number
   bytes_total?: number
 }

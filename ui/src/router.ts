@@ -12,6 +12,7 @@ import BackupsView from './views/BackupsView.vue'
 import SettingsView from './views/SettingsView.vue'
 import NetworkView from './views/NetworkView.vue'
 import ContactsView from './views/ContactsView.vue'
+import NomadNetView from './views/NomadNetView.vue'
 import NotFoundView from './views/NotFoundView.vue'
 
 declare module 'vue-router' {
@@ -28,6 +29,7 @@ export const router = createRouter({
     { path: '/contacts', component: ContactsView, meta: { title: 'Contacts' } },
     { path: '/interfaces', component: InterfacesView, meta: { title: 'Interfaces' } },
     { path: '/network', component: NetworkView, meta: { title: 'Network' } },
+    { path: '/nomadnet', component: NomadNetView, meta: { title: 'NomadNet' } },
     { path: '/plugins', component: PluginsView, meta: { title: 'Plugins' } },
     { path: '/backups', component: BackupsView, meta: { title: 'Backups' } },
     { path: '/settings', component: SettingsView, meta: { title: 'Settings' } },

@@ -14,6 +14,7 @@
 // sending), and one propagation node whose sync delivers one message.
 // Listens on 127.0.0.1 only. Not used in production; the Go server is the real thing.
 import { createServer } from 'node:http'
+import { readFileSync } from 'node:fs'
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { extname, join, normalize, resolve, sep } from 'node:path'
@@ -198,6 +199,54 @@ function system() {
   }
 }
 
+
+// NomadNet: two nodes with pages parsed by pkg/nomadnet/micron (tests/fixtures/nomadnet-pages.json), a
+// search page that echoes the fields it was sent, a missing page (404) and a node with no path (502).
+const NOMAD_PAGES = JSON.parse(readFileSync(new URL('./fixtures/nomadnet-pages.json', import.meta.url), 'utf8'))
+const NOMAD_NODES = [
+  { address: 'a8d24177d946de4f1f0a0fe1af9a1338', name: 'Harbour Market', hops: 2, last_heard: new Date(Date.now() - 300_000).toISOString() },
+  { address: '5f1c0e7d2b9a4c3e8f6a1b2c3d4e5f60', name: 'Default node', hops: 1, last_heard: new Date(Date.now() - 60_000).toISOString() },
+  { address: '0badc0de0badc0de0badc0de0badc0de', name: 'Far away node', hops: 9, last_heard: new Date(Date.now() - 86_400_000).toISOString() },
+]
+
+async function nomadnetAPI(req, res, route) {
+  if (route.startsWith('GET /api/v1/nomadnet/nodes')) {
+    const q = (new URL(req.url ?? '/', 'http://localhost').searchParams.get('q') ?? '').toLowerCase()
+    const items = NOMAD_NODES.filter((n) => !q || n.name.toLowerCase().includes(q) || n.address.includes(q))
+    return json(res, 200, { items, next_cursor: null })
+  }
+  if (route.startsWith('GET /api/v1/nomadnet/file')) {
+    res.writeHead(200, { 'Content-Type': 'text/csv', 'Content-Disposition': 'attachment; filename="prices.csv"' })
+    return res.end('item,price\nmackerel,4\n')
+  }
+  if (route !== 'POST /api/v1/nomadnet/page') return fail(res, 404, 'not_found', 'No such route.')
+  const body = await readJSON(req)
+  const node = String(body.node ?? '')
+  const path = String(body.path ?? '')
+  if (!/^[0-9a-f]{32}$/.test(node) || !path.startsWith('/')) return fail(res, 400, 'bad_request', 'Bad node or path.')
+  if (node === '0badc0de0badc0de0badc0de0badc0de') return fail(res, 502, 'no_path', 'No path to the node.')
+  const done = (content, doc) =>
+    json(res, 200, { node, path, content, size: content.length, cached: false, fetched_at: new Date().toISOString(), doc })
+  if (path === '/page/search.mu') {
+    const fields = body.fields ?? {}
+    const shown = Object.keys(fields).sort().map((k) => `${k} = ${fields[k]}`)
+    const line = (text, extra = {}) => ({ kind: 'text', depth: 1, align: 'left', spans: [{ text, ...extra }] })
+    const doc = {
+      header: {},
+      lines: [
+        { kind: 'heading', level: 1, depth: 1, align: 'left', anchors: ['results'], spans: [{ text: 'Results' }] },
+        line('The page was asked for with:'),
+        ...shown.map((t) => line(t, { fg: '#00aaff' })),
+        { kind: 'text', depth: 1, align: 'left', spans: [{ text: 'Back to the market', underline: true, link: { url: ':/page/index.mu', path: '/page/index.mu', kind: 'page' } }] },
+      ],
+    }
+    return done('>Results', doc)
+  }
+  const p = NOMAD_PAGES[`${node}:${path}`]
+  if (!p) return fail(res, 404, 'not_found', 'The node has no such page.')
+  return done(p.content, p.doc)
+}
+
 async function api(req, res, path) {
   const method = req.method ?? 'GET'
   const sess = state.sessions.get(cookies(req)[COOKIE] ?? '')
@@ -256,6 +305,7 @@ async function api(req, res, path) {
     return json(res, 204)
   }
   if (route === 'GET /api/v1/system') return json(res, 200, system())
+  if (path.startsWith('/api/v1/nomadnet/')) return nomadnetAPI(req, res, route)
   if (route === 'GET /api/v1/auth/sessions') {
     return json(
       res,
