@@ -2,6 +2,7 @@ package interop
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,21 +32,13 @@ func TestNomadNetBrowserAgainstReference(t *testing.T) {
 	if nerr != nil || cerr != nil || perr != nil {
 		skipMissing(t, "browser tools missing", "needs node, chromium ($CHROMIUM) and ui/node_modules (cd ui && npm ci)")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "reticle")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/reticle")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	market, err := os.ReadFile(filepath.Join(root, "pkg/nomadnet/micron/testdata/market.mu"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	const password = "browser-interop-password"
-	web, mesh := freePort(t), freePort(t)
-	r := startReticleServe(t, bin, dir, password, web, mesh)
-	r.login(password)
+	mesh := freePort(t)
+	r := startAppliance(t, "Interop Reticle", "--interface", fmt.Sprintf("tcp-server://127.0.0.1:%d", mesh))
+	waitTCP(t, mesh)
 	node := startNomadNetNode(t, mesh, map[string][]byte{
 		"index.mu": market,
 		"search.mu": []byte("#!/bin/sh\necho '#!c=0'\necho '>Results'\necho 'The page was asked for with:'\n" +
@@ -60,7 +53,7 @@ func TestNomadNetBrowserAgainstReference(t *testing.T) {
 		} `json:"items"`
 	}
 	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(500 * time.Millisecond) {
-		r.call("GET", "/api/v1/nomadnet/nodes?q="+hex, nil, 200, &nodes)
+		r.json("GET", "/api/v1/nomadnet/nodes?q="+hex, nil, 200, &nodes)
 		if len(nodes.Items) == 1 && strings.EqualFold(nodes.Items[0].Address, hex) {
 			break
 		}
@@ -71,12 +64,17 @@ func TestNomadNetBrowserAgainstReference(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	// With the other browser tests' screenshots (CI keeps them as artifacts); RETICLE_SCREENSHOT_DIR
+	// overrides.
 	shots := os.Getenv("RETICLE_SCREENSHOT_DIR")
 	if shots == "" {
-		shots = t.TempDir()
+		shots = filepath.Join(root, "test/browser/screenshots/nomadnet")
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(ctx, nodeBin, filepath.Join(root, "ui/tests/nomadnet.mjs"), r.base,
-		"--password", password, "--node", hex, "--screenshot-dir", shots)
+		"--password", appliancePassword, "--node", hex, "--screenshot-dir", shots)
 	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "nomadnet: OK") {

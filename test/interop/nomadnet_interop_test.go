@@ -228,55 +228,15 @@ func TestNomadNetFetchFromReference(t *testing.T) {
 // then the plugin's page with a submitted field, identified on the link.
 func TestNomadNetReferenceClientFetchesReticle(t *testing.T) {
 	requireNomadNet(t)
-	dir := t.TempDir()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	build := func(out string, env []string, args ...string) {
-		t.Helper()
-		cmd := exec.Command("go", append([]string{"build", "-o", out}, args...)...)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), env...)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %v: %v\n%s", args, err, b)
-		}
-	}
-	bin, tool, wasm := filepath.Join(dir, "reticle"), filepath.Join(dir, "reticle-plugin"), filepath.Join(dir, "page.wasm")
-	build(bin, nil, "./cmd/reticle")
-	build(tool, nil, "./cmd/reticle-plugin")
-	build(wasm, []string{"GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0"}, "-buildmode=c-shared", "-trimpath", "./examples/plugins/page")
-	keyOut, err := exec.Command(tool, "keygen", "-out", filepath.Join(dir, "publisher.key")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("keygen: %v %s", err, keyOut)
-	}
-	pub := strings.TrimPrefix(strings.SplitN(string(keyOut), "\n", 2)[0], "public key: ")
-	zip := filepath.Join(dir, "page.zip")
-	if out, err := exec.Command(tool, "sign", "-key", filepath.Join(dir, "publisher.key"), "-manifest",
-		filepath.Join(root, "examples/plugins/page/manifest.json"), "-wasm", wasm, "-out", zip).CombinedOutput(); err != nil {
-		t.Fatalf("sign: %v %s", err, out)
-	}
-
-	mesh, web := freePort(t), freePort(t)
-	pw := "nomadnet interop password"
-	srv := startReticleServe(t, bin, dir, pw, web, mesh)
-	srv.login(pw)
-	srv.call("POST", "/api/v1/plugins/publishers", map[string]string{"name": "interop", "public_key": pub}, 201, nil)
-	pkg, err := os.ReadFile(zip) //nolint:gosec // our temp file
-	if err != nil {
-		t.Fatal(err)
-	}
-	var info struct {
-		ID string `json:"id"`
-	}
-	srv.raw("POST", "/api/v1/plugins", "application/zip", pkg, 201, &info)
-	srv.call("PUT", "/api/v1/plugins/"+info.ID+"/grants", map[string][]string{"capabilities": {"pages.serve", "kv"}}, 200, nil)
-	srv.call("PUT", "/api/v1/plugins/"+info.ID+"/enabled", map[string]bool{"enabled": true}, 200, nil)
+	mesh := freePort(t)
+	srv := startAppliance(t, "Interop Reticle", "--interface", fmt.Sprintf("tcp-server://127.0.0.1:%d", mesh))
+	waitTCP(t, mesh)
+	srv.installExamplePlugin("page", "pages.serve", "kv")
 	var ident struct {
 		Address      string `json:"address"`
 		IdentityHash string `json:"identity_hash"`
 	}
-	srv.call("GET", "/api/v1/identity", nil, 200, &ident)
+	srv.json("GET", "/api/v1/identity", nil, 200, &ident)
 	node := nodeHashOf(t, mustHash(t, ident.IdentityHash))
 
 	// Each request may be sent twice: RNS's Link.request sends the packet before it registers the
