@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"time"
@@ -102,7 +101,7 @@ func (r pluginRecords) TrustedKeys(ctx context.Context) ([]plugins.PublisherKey,
 	}
 	out := make([]plugins.PublisherKey, len(ks))
 	for i, k := range ks {
-		out[i] = plugins.PublisherKey{ID: k.KeyID, Name: k.Name, Key: ed25519.PublicKey(k.PublicKey), Added: k.AddedAt.Unix()}
+		out[i] = plugins.PublisherKey{ID: k.KeyID, Name: k.Name, Key: k.PublicKey, Added: k.AddedAt.Unix()}
 	}
 	return out, nil
 }

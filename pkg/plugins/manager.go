@@ -458,18 +458,25 @@ func (mg *Manager) TrustedKeys(ctx context.Context) ([]PublisherKey, error) {
 	return mg.rec.TrustedKeys(ctx)
 }
 
-// ErrInvalidKey is returned for a publisher key that is not 32 bytes.
-var ErrInvalidKey = errors.New("publisher key must be a 32-byte ed25519 public key")
+// ErrInvalidKey is returned for a publisher key that is neither kind.
+var ErrInvalidKey = errors.New("publisher key must be a 32-byte ed25519 public key or a cosign (ECDSA P-256) public key in PEM")
 
-// TrustKey adds an ed25519 publisher key.
+// TrustKey adds a publisher key: 32 bytes are an ed25519 key, anything else must be a cosign public
+// key in PEM.
 func (mg *Manager) TrustKey(ctx context.Context, name string, pub []byte) (PublisherKey, error) {
-	if len(pub) != ed25519.PublicKeySize {
-		return PublisherKey{}, ErrInvalidKey
-	}
 	if len(name) > 100 {
 		name = name[:100]
 	}
-	k := PublisherKey{ID: KeyID(pub), Name: name, Key: ed25519.PublicKey(pub), Added: mg.now().Unix()}
+	k := PublisherKey{Name: name, Added: mg.now().Unix()}
+	if len(pub) == ed25519.PublicKeySize {
+		k.ID, k.Key = KeyID(pub), append([]byte(nil), pub...)
+	} else {
+		id, norm, err := CosignKeyID(pub)
+		if err != nil {
+			return PublisherKey{}, err
+		}
+		k.ID, k.Key = id, norm
+	}
 	if err := mg.rec.AddTrustedKey(ctx, k); err != nil {
 		return PublisherKey{}, err
 	}

@@ -3,12 +3,17 @@ package plugins
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/reticle-mesh/reticle/pkg/integrity"
 )
 
 // Package file names inside the zip.
@@ -16,7 +21,13 @@ const (
 	ManifestFile  = "manifest.json"
 	WasmFile      = "plugin.wasm"
 	SignatureFile = "plugin.sig"
+	// BundleFile is the other way to sign: a Sigstore bundle (`cosign sign-blob --key --bundle`) over
+	// SignedBytes, for publishers who sign with cosign keys. A package has one of the two.
+	BundleFile = "plugin.sigstore.json"
 )
+
+// MaxBundleBytes caps plugin.sigstore.json.
+const MaxBundleBytes = 64 << 10
 
 // signDomain separates plugin signatures from every other use of a publisher key.
 const signDomain = "reticle-plugin-v1\x00"
@@ -39,15 +50,53 @@ type Package struct {
 	Manifest      Manifest
 	ManifestBytes []byte
 	Wasm          []byte
-	Signature     []byte
+	// Signature is plugin.sig (64 bytes, ed25519) or plugin.sigstore.json (a Sigstore bundle).
+	Signature []byte
 }
 
-// PublisherKey is an ed25519 publisher key the owner trusts.
+// PublisherKey is a publisher key the owner trusts: an ed25519 public key (32 bytes) or a cosign
+// public key (ECDSA P-256, PEM, as `cosign generate-key-pair` writes cosign.pub).
 type PublisherKey struct {
 	ID    string // KeyID of Key
 	Name  string
-	Key   ed25519.PublicKey
+	Key   []byte
 	Added int64 // unix seconds
+}
+
+// Key kinds.
+const (
+	KeyEd25519 = "ed25519"
+	KeyCosign  = "cosign"
+)
+
+// Kind is KeyEd25519 or KeyCosign.
+func (k PublisherKey) Kind() string {
+	if len(k.Key) == ed25519.PublicKeySize {
+		return KeyEd25519
+	}
+	return KeyCosign
+}
+
+// CosignKeyID is the id of a cosign public key (PEM): like KeyID, over its DER (PKIX) form. It also
+// checks that the key is ECDSA P-256, what cosign makes; the normalised PEM is returned to store.
+func CosignKeyID(pemKey []byte) (id string, normalised []byte, err error) {
+	pub, err := integrity.ParsePublicKeyPEM(pemKey)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %v", ErrInvalidKey, err) //nolint:errorlint // one reason
+	}
+	ec, ok := pub.(*ecdsa.PublicKey)
+	if !ok || ec.Curve != elliptic.P256() {
+		return "", nil, fmt.Errorf("%w: a cosign key is ECDSA P-256", ErrInvalidKey)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %v", ErrInvalidKey, err) //nolint:errorlint // one reason
+	}
+	if normalised, err = integrity.MarshalPublicKeyPEM(pub); err != nil {
+		return "", nil, fmt.Errorf("%w: %v", ErrInvalidKey, err) //nolint:errorlint // one reason
+	}
+	sum := sha256.Sum256(der)
+	return hex.EncodeToString(sum[:8]), normalised, nil
 }
 
 // KeyID is the id a manifest names its publisher key by: the first 8 bytes of sha256(key), in hex.
@@ -88,7 +137,7 @@ func ReadPackage(b []byte, maxModule int) (*Package, error) {
 		return nil, fmt.Errorf("%w: not a zip file", ErrInvalidPackage)
 	}
 	if len(zr.File) > 3 {
-		return nil, fmt.Errorf("%w: %d entries, want %s, %s and %s", ErrInvalidPackage, len(zr.File), ManifestFile, WasmFile, SignatureFile)
+		return nil, fmt.Errorf("%w: %d entries, want %s, %s and %s (or %s)", ErrInvalidPackage, len(zr.File), ManifestFile, WasmFile, SignatureFile, BundleFile)
 	}
 	p := &Package{}
 	for _, f := range zr.File {
@@ -101,10 +150,15 @@ func ReadPackage(b []byte, maxModule int) (*Package, error) {
 			dst, limit = &p.Wasm, int64(maxModule)
 		case SignatureFile:
 			dst, limit = &p.Signature, ed25519.SignatureSize
+		case BundleFile:
+			dst, limit = &p.Signature, MaxBundleBytes
 		default:
 			return nil, fmt.Errorf("%w: unexpected entry %q", ErrInvalidPackage, f.Name)
 		}
 		if *dst != nil {
+			if dst == &p.Signature {
+				return nil, fmt.Errorf("%w: two signatures (%s and %s); keep one", ErrInvalidPackage, SignatureFile, BundleFile)
+			}
 			return nil, fmt.Errorf("%w: %s appears twice", ErrInvalidPackage, f.Name)
 		}
 		if f.UncompressedSize64 > uint64(limit) { //nolint:gosec // limit is positive
@@ -163,8 +217,13 @@ func verifySignature(keyID string, manifest, wasm, sig []byte, trusted []Publish
 		if k.ID != keyID {
 			continue
 		}
-		if len(k.Key) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize ||
-			!ed25519.Verify(k.Key, SignedBytes(manifest, wasm), sig) {
+		if k.Kind() == KeyCosign {
+			if err := integrity.VerifyBundle(SignedBytes(manifest, wasm), sig, k.Key); err != nil {
+				return PublisherKey{}, fmt.Errorf("%w with cosign key %s: %v", ErrBadSignature, keyID, err) //nolint:errorlint // the reason, one line
+			}
+			return k, nil
+		}
+		if len(sig) != ed25519.SignatureSize || !ed25519.Verify(k.Key, SignedBytes(manifest, wasm), sig) {
 			return PublisherKey{}, fmt.Errorf("%w with publisher key %s", ErrBadSignature, keyID)
 		}
 		return k, nil
@@ -174,12 +233,21 @@ func verifySignature(keyID string, manifest, wasm, sig []byte, trusted []Publish
 
 // BuildPackage writes a package zip from its parts (used by the signing tool and tests).
 func BuildPackage(manifest, wasm, sig []byte) ([]byte, error) {
+	return buildPackage(manifest, wasm, SignatureFile, sig)
+}
+
+// BuildBundlePackage writes a package signed with a Sigstore bundle (plugin.sigstore.json).
+func BuildBundlePackage(manifest, wasm, bundle []byte) ([]byte, error) {
+	return buildPackage(manifest, wasm, BundleFile, bundle)
+}
+
+func buildPackage(manifest, wasm []byte, sigName string, sig []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, e := range []struct {
 		name string
 		data []byte
-	}{{ManifestFile, manifest}, {WasmFile, wasm}, {SignatureFile, sig}} {
+	}{{ManifestFile, manifest}, {WasmFile, wasm}, {sigName, sig}} {
 		if e.data == nil {
 			continue
 		}

@@ -1,12 +1,18 @@
 package plugins
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/reticle-mesh/reticle/pkg/integrity"
 )
 
 var okModule = onMessage(i32c(0))
@@ -215,4 +221,127 @@ func FuzzReadPackage(f *testing.F) {
 			t.Fatal("verified against no keys")
 		}
 	})
+}
+
+// TestCosignSignedPackages: a package signed with a cosign key (a Sigstore bundle over the same bytes)
+// installs once the owner trusts the cosign public key; a tampered module, a bundle by another cosign
+// key, an ed25519 signature where the manifest names a cosign key, a bundle that is not a bundle, both
+// signatures at once, and a key that is not P-256 are refused, and nothing refused is stored.
+func TestCosignSignedPackages(t *testing.T) {
+	f := newFixture(t, Options{})
+	ctx := context.Background()
+	newKey := func() (*ecdsa.PrivateKey, []byte, string) {
+		t.Helper()
+		priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pemPub, err := integrity.MarshalPublicKeyPEM(&priv.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _, err := CosignKeyID(pemPub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return priv, pemPub, id
+	}
+	priv, pemPub, id := newKey()
+	other, _, _ := newKey()
+	k, err := f.mg.TrustKey(ctx, "cosign publisher", pemPub)
+	if err != nil || k.ID != id || k.Kind() != KeyCosign {
+		t.Fatalf("trust cosign key: %+v, %v", k, err)
+	}
+	m := f.manifest("cosigned", "1.0.0", CapMessagesRead)
+	m.PublisherKeyID = id
+	mb := manifestJSON(t, m)
+	bundle := func(key *ecdsa.PrivateKey, wasm []byte) []byte {
+		t.Helper()
+		b, err := integrity.SignBundle(ctx, SignedBytes(mb, wasm), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	tampered := append([]byte(nil), okModule...)
+	tampered[len(tampered)-2] ^= 0x01
+	both, err := BuildBundlePackage(mb, okModule, bundle(priv, okModule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	both = addZipEntry(t, both, SignatureFile, Sign(f.priv, mb, okModule))
+	for _, c := range []struct {
+		name string
+		pkg  func() ([]byte, error)
+		want error
+	}{
+		{"tampered module", func() ([]byte, error) { return BuildBundlePackage(mb, tampered, bundle(priv, okModule)) }, ErrBadSignature},
+		{"another cosign key", func() ([]byte, error) { return BuildBundlePackage(mb, okModule, bundle(other, okModule)) }, ErrBadSignature},
+		{"ed25519 signature for a cosign key", func() ([]byte, error) { return BuildPackage(mb, okModule, Sign(f.priv, mb, okModule)) }, ErrBadSignature},
+		{"not a bundle", func() ([]byte, error) { return BuildBundlePackage(mb, okModule, []byte(`{"mediaType":"nope"}`)) }, ErrBadSignature},
+		{"two signatures", func() ([]byte, error) { return both, nil }, ErrInvalidPackage},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pkg, err := c.pkg()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.mg.Install(ctx, pkg); !errors.Is(err, c.want) {
+				t.Fatalf("install: %v, want %v", err, c.want)
+			}
+			if _, err := f.mg.Get(ctx, "cosigned"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("a refused package was stored: %v", err)
+			}
+		})
+	}
+	pkg, err := BuildBundlePackage(mb, okModule, bundle(priv, okModule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := f.mg.Install(ctx, pkg)
+	if err != nil || info.PublisherKeyID != id || info.PublisherName != "cosign publisher" {
+		t.Fatalf("install cosign-signed: %+v, %v", info, err)
+	}
+	// Enabling re-verifies the stored package against the trusted key.
+	if _, err := f.mg.SetGrants(ctx, info.ID, []Capability{CapMessagesRead}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.mg.SetEnabled(ctx, info.ID, true); err != nil {
+		t.Fatalf("enable: %v", err)
+	}
+
+	rsa := []byte("-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n")
+	if _, err := f.mg.TrustKey(ctx, "broken", rsa); !errors.Is(err, ErrInvalidKey) {
+		t.Fatalf("a broken PEM key trusted: %v", err)
+	}
+	if _, err := f.mg.TrustKey(ctx, "garbage", []byte("not a key at all")); !errors.Is(err, ErrInvalidKey) {
+		t.Fatalf("garbage trusted: %v", err)
+	}
+}
+
+// addZipEntry appends one more entry to a zip.
+func addZipEntry(t *testing.T, zipped []byte, name string, data []byte) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		if err := zw.Copy(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := zw.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -233,10 +233,22 @@ func (s *Server) pluginAudit(c echo.Context) error {
 }
 
 type publisherJSON struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	PublicKey string `json:"public_key"` // base64
-	AddedAt   int64  `json:"added_at"`
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Kind         string `json:"kind"`                     // ed25519 or cosign
+	PublicKey    string `json:"public_key,omitempty"`     // ed25519: base64
+	PublicKeyPEM string `json:"public_key_pem,omitempty"` // cosign: PEM
+	AddedAt      int64  `json:"added_at"`
+}
+
+func publisherView(k plugins.PublisherKey) publisherJSON {
+	out := publisherJSON{ID: k.ID, Name: k.Name, Kind: k.Kind(), AddedAt: k.Added}
+	if out.Kind == plugins.KeyEd25519 {
+		out.PublicKey = base64.StdEncoding.EncodeToString(k.Key)
+	} else {
+		out.PublicKeyPEM = string(k.Key)
+	}
+	return out
 }
 
 func (s *Server) listPublishers(c echo.Context) error {
@@ -250,14 +262,15 @@ func (s *Server) listPublishers(c echo.Context) error {
 	}
 	out := make([]publisherJSON, len(keys))
 	for i, k := range keys {
-		out[i] = publisherJSON{ID: k.ID, Name: k.Name, PublicKey: base64.StdEncoding.EncodeToString(k.Key), AddedAt: k.Added}
+		out[i] = publisherView(k)
 	}
 	return noStoreJSON(c, out)
 }
 
 type addPublisherRequest struct {
-	Name      string `json:"name"`
-	PublicKey string `json:"public_key"` // base64 of the 32-byte ed25519 key
+	Name         string `json:"name"`
+	PublicKey    string `json:"public_key"`     // base64 of the 32-byte ed25519 key
+	PublicKeyPEM string `json:"public_key_pem"` // or a cosign public key (cosign.pub)
 }
 
 func (s *Server) addPublisher(c echo.Context) error {
@@ -269,15 +282,26 @@ func (s *Server) addPublisher(c echo.Context) error {
 	if err := decodeStrictJSON(c, &req, 2<<10); err != nil {
 		return err
 	}
-	pub, err := base64.StdEncoding.DecodeString(req.PublicKey)
-	if err != nil {
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_key", Message: "public_key must be base64"}
+	var pub []byte
+	switch {
+	case (req.PublicKey == "") == (req.PublicKeyPEM == ""):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_key", Message: "give public_key (ed25519, base64) or public_key_pem (cosign), not both"}
+	case req.PublicKeyPEM != "":
+		pub = []byte(req.PublicKeyPEM)
+		if len(pub) == 32 { // 32 bytes of PEM is no PEM; never read as an ed25519 key
+			return &Error{Status: http.StatusBadRequest, Code: "invalid_key", Message: "public_key_pem is not a PEM public key"}
+		}
+	default:
+		var err error
+		if pub, err = base64.StdEncoding.DecodeString(req.PublicKey); err != nil || len(pub) != 32 {
+			return &Error{Status: http.StatusBadRequest, Code: "invalid_key", Message: "public_key must be the base64 of a 32-byte ed25519 key"}
+		}
 	}
 	k, err := p.TrustKey(c.Request().Context(), req.Name, pub)
 	if err != nil {
 		return pluginError(err)
 	}
-	return c.JSON(http.StatusCreated, publisherJSON{ID: k.ID, Name: k.Name, PublicKey: req.PublicKey, AddedAt: k.Added})
+	return c.JSON(http.StatusCreated, publisherView(k))
 }
 
 func (s *Server) deletePublisher(c echo.Context) error {

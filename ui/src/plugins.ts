@@ -55,7 +55,10 @@ export interface PluginLogs {
 export interface Publisher {
   id: string
   name: string
-  public_key: string
+  /** ed25519 (public_key, base64) or cosign (public_key_pem, ECDSA P-256). */
+  kind: 'ed25519' | 'cosign'
+  public_key?: string
+  public_key_pem?: string
   added_at: number
 }
 
@@ -72,6 +75,10 @@ export const pluginsApi = {
   logs: (id: string) => request<PluginLogs>('GET', `/plugins/${seg(id)}/logs?limit=50`),
   audit: () => request<PluginAudit[]>('GET', '/plugins/audit?limit=50'),
   publishers: () => request<Publisher[]>('GET', '/plugins/publishers'),
-  trust: (name: string, publicKey: string) => request<Publisher>('POST', '/plugins/publishers', { body: { name, public_key: publicKey } }),
+  // A PEM block is a cosign public key (cosign.pub); anything else the base64 of an ed25519 key.
+  trust: (name: string, publicKey: string) =>
+    request<Publisher>('POST', '/plugins/publishers', {
+      body: publicKey.startsWith('-----BEGIN') ? { name, public_key_pem: publicKey } : { name, public_key: publicKey },
+    }),
   untrust: (id: string) => request<void>('DELETE', `/plugins/publishers/${seg(id)}`),
 }
