@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -105,4 +106,45 @@ func mustJSON(t *testing.T, content string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestGoPluginHostileMemoryBackToBaseline: a plugin that grows its memory to the page cap (32 MiB here)
+// and one that writes too much output fail, and their instances are thrown away; after the first round
+// (which warms the compile cache and the pool), five more rounds leave the host's heap where it was, so
+// neither the failed instances nor their guest memory are kept. Goroutines are checked by the fixture.
+func TestGoPluginHostileMemoryBackToBaseline(t *testing.T) {
+	f, p := hostile(t, Options{MaxOutputBytes: 1000, MaxMemoryPages: 512})
+	round := func() {
+		t.Helper()
+		for _, c := range []string{"alloc", "big", "alloc"} {
+			if err := say(t, f, c); !errors.Is(err, ErrCallFailed) {
+				t.Fatalf("%s: %v, want ErrCallFailed", c, err)
+			}
+		}
+		if err := say(t, f, "ok"); err != nil {
+			t.Fatalf("after the attacks: %v", err)
+		}
+	}
+	round()
+	base := heapInUse()
+	for range 5 {
+		round()
+	}
+	after := heapInUse()
+	if grown := int64(after) - int64(base); grown > 8<<20 {
+		t.Fatalf("heap grew by %d MiB over 5 rounds of 32 MiB attacks (from %d MiB)", grown>>20, base>>20)
+	}
+	if st, _ := p.snapshot(); st.Instances < 12 {
+		t.Errorf("failed instances were reused: %+v", st)
+	}
+	t.Logf("heap in use %d KiB after the first round, %d KiB after five more", base>>10, after>>10)
+}
+
+// heapInUse is the heap in use after a full collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
 }
