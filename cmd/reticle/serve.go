@@ -44,24 +44,44 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	bi := buildinfo.Get()
 	log.Info("starting reticle", "version", bi.Version, "commit", bi.Commit, "data_dir", cfg.DataDir)
 
-	a, err := build(ctx, cfg, log)
-	if err == nil {
-		err = a.start(ctx)
-	}
-	if err != nil {
-		log.Error("startup failed", "err", err)
-		fmt.Fprintf(io.err, "reticle: %v\n", err)
-		return 1
-	}
-	// Startup (migrations, the self-check, building every component) leaves tens of MB of garbage the
-	// runtime would hand back to the OS only over minutes; give it back now, so the idle node is small
-	// from the start (53 -> 36 MB RSS measured). One GC, a few ms, after the node is up.
-	go debug.FreeOSMemory()
-	<-ctx.Done()
-	log.Info("shutting down")
-	if err := a.stop(); err != nil {
-		log.Error("shutdown incomplete", "err", err)
-		return 1
+	// The active identity's data dir (the configured one unless another identity was switched to); a
+	// switch from the UI restarts the node on another one in this process.
+	home := cfg.DataDir
+	restart := make(chan string, 1)
+	cfg.DataDir = activeDataDir(home)
+	for {
+		if cfg.DataDir != home {
+			log.Info("active identity's data", "data_dir", cfg.DataDir)
+		}
+		prof := &profiles{home: home, dir: cfg.DataDir, postgres: cfg.Database != "", log: log.With("component", "identities"), restart: restart}
+		a, err := buildWith(ctx, cfg, log, prof)
+		if err == nil {
+			err = a.start(ctx)
+		}
+		if err != nil {
+			log.Error("startup failed", "err", err)
+			fmt.Fprintf(io.err, "reticle: %v\n", err)
+			return 1
+		}
+		// Startup (migrations, the self-check, building every component) leaves tens of MB of garbage
+		// the runtime would hand back to the OS only over minutes; give it back now, so the idle node is
+		// small from the start (53 -> 36 MB RSS measured). One GC, a few ms, after the node is up.
+		go debug.FreeOSMemory()
+		var next string
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down")
+		case next = <-restart:
+			log.Warn("restarting on another identity", "data_dir", next)
+		}
+		if err := a.stop(); err != nil {
+			log.Error("shutdown incomplete", "err", err)
+			return 1
+		}
+		if next == "" {
+			break
+		}
+		cfg.DataDir = next
 	}
 	log.Info("stopped cleanly")
 	return 0
@@ -92,6 +112,11 @@ func (a *appliance) stop() error {
 // refused), applies a restore staged by the API while the node ran, and builds the appliance; on
 // error the lock is released.
 func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance, error) {
+	return buildWith(ctx, cfg, log, nil)
+}
+
+// buildWith is build with the identities service the web API offers (nil: none).
+func buildWith(ctx context.Context, cfg config.Config, log *slog.Logger, prof *profiles) (*appliance, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 	}
@@ -108,7 +133,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 		_ = lock.Release()
 		return nil, err
 	}
-	a, err := buildLocked(ctx, cfg, log)
+	a, err := buildLocked(ctx, cfg, log, prof)
 	if err != nil {
 		_ = lock.Release()
 		return nil, err
@@ -119,7 +144,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance
 
 // buildLocked checks the release and the data dir, then constructs every component from the config and
 // registers them, in start order, with a lifecycle. Nothing listens or dials until start.
-func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*appliance, error) {
+func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger, prof *profiles) (*appliance, error) {
 	for _, u := range cfg.Interfaces {
 		if _, err := iface.Parse(u); err != nil {
 			return nil, fmt.Errorf("--interface: %w", err)
@@ -286,7 +311,8 @@ func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger) (*app
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         log.With("component", "web"),
 	}, web.Deps{Store: st, UI: ui.FS(), System: system, Auth: authSvc, Messaging: msg, Storage: msg, Network: network,
-		Events: msg.Events(), Logs: logRing(log), Backups: backupsAPI{snaps}, Plugins: pluginsAPI{pluginMgr, pages}, Pages: pages})
+		Events: msg.Events(), Logs: logRing(log), Backups: backupsAPI{snaps}, Plugins: pluginsAPI{pluginMgr, pages}, Pages: pages,
+		Identities: identitiesDep(prof, st)})
 	if err != nil {
 		_ = st.Close()
 		return nil, err

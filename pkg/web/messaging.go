@@ -45,6 +45,7 @@ func (s *Server) messagingRoutes() []route {
 	rs = append(rs, s.settingsRoutes()...)
 	rs = append(rs, s.contactRoutes()...)
 	rs = append(rs, s.identityRoutes()...)
+	rs = append(rs, s.identitiesRoutes()...)
 	return append(rs, s.attachmentRoutes()...)
 }
 

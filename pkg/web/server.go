@@ -64,6 +64,8 @@ type Deps struct {
 	Backups   Backups           // nil: the snapshot and restore routes answer 503
 	Plugins   Plugins           // nil: the plugin routes answer 503
 	Pages     Pages             // nil: the nomadnet routes answer 503
+	// Identities, nil: the identities routes answer 503.
+	Identities Identities
 }
 
 // Server is the configured Echo instance and its http.Server.

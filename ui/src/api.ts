@@ -98,6 +98,15 @@ export interface NodeSettings {
   propagation_hosting: boolean
   propagation_storage_mb: number
 }
+/** An identity the node keeps, each with its own conversations, contacts and settings. */
+export interface IdentityEntry {
+  address: string
+  name: string
+  active: boolean
+  home: boolean
+  created_at: string
+}
+
 export interface NodeSettingsView extends NodeSettings {
   /** The startup values (flags, environment or built-in) a reset goes back to. */
   defaults: NodeSettings
@@ -413,6 +422,13 @@ export const api = {
   /** isBlocked tells whether the identity behind an address is blocked (by any of its addresses). */
   isBlocked: async (id: string) => (await request<{ blocked: boolean }>('GET', `/blocks/${seg(id)}`)).blocked,
   settings: () => request<NodeSettingsView>('GET', '/settings'),
+  identities: async () => (await request<{ items: IdentityEntry[] }>('GET', '/identities')).items,
+  /** addIdentity keeps another identity: imported when key (base64 of the 64-byte key file) is given, else new. */
+  addIdentity: (password: string, name: string, key?: string) =>
+    request<IdentityEntry>('POST', '/identities', { body: key ? { password, name, key } : { password, name } }),
+  /** activateIdentity switches to a kept identity; the node restarts on its data. */
+  activateIdentity: (address: string, password: string) =>
+    request<{ address: string; restarting: boolean }>('POST', `/identities/${seg(address)}/activate`, { body: { password } }),
   updateSettings: (patch: Partial<NodeSettings>) => request<NodeSettingsView>('PATCH', '/settings', { body: patch }),
   /** conversations is one page of the conversation list, newest first; pass next_cursor for the next. */
   conversations: (cursor = '', limit = 100) =>
