@@ -71,6 +71,9 @@ type Options struct {
 	// NoPropagateOnFailure turns off the default hand-over of a direct or opportunistic message that ran
 	// out of attempts to the chosen propagation node. The owner's saved setting wins.
 	NoPropagateOnFailure bool
+	// Transport is whether the node started as a transport node (--transport); the owner's saved
+	// setting wins and applies at once.
+	Transport bool
 	// Logger defaults to a discarding logger.
 	Logger *slog.Logger
 	// Clock defaults to the system clock.

@@ -45,6 +45,7 @@ const (
 	settingSyncInterval     = "app.sync_interval_s"
 	settingHosting          = "app.propagation_hosting"
 	settingHostingStorage   = "app.propagation_storage_mb"
+	settingTransport        = "app.transport"
 )
 
 // The stranger_attachments values: a non-contact's attachments are dropped (the message is kept and
@@ -79,6 +80,8 @@ type Settings struct {
 	// PropagationHosting makes this node a propagation node for others, with PropagationStorageMB.
 	PropagationHosting   bool `json:"propagation_hosting"`
 	PropagationStorageMB int  `json:"propagation_storage_mb"`
+	// Transport forwards packets, announces and path requests for other nodes (a transport node).
+	Transport bool `json:"transport"`
 }
 
 // SettingsPatch changes the settings that are set; DisplayName "" goes back to the startup name.
@@ -93,6 +96,7 @@ type SettingsPatch struct {
 	SyncIntervalMinutes     *int    `json:"sync_interval_minutes"`
 	PropagationHosting      *bool   `json:"propagation_hosting"`
 	PropagationStorageMB    *int    `json:"propagation_storage_mb"`
+	Transport               *bool   `json:"transport"`
 }
 
 // SettingsView is the current settings and the startup values a reset goes back to.
@@ -113,6 +117,7 @@ func (a *App) startupSettings() Settings {
 		SyncIntervalMinutes:     a.startupSyncMinutes(),
 		PropagationHosting:      a.opts.Propagation.Serve,
 		PropagationStorageMB:    a.startupStorageMB(),
+		Transport:               a.opts.Transport,
 	}
 }
 
@@ -163,6 +168,7 @@ func (a *App) GetSettings() SettingsView {
 		SyncIntervalMinutes:     a.syncMinutes,
 		PropagationHosting:      a.prop.hosted() != nil,
 		PropagationStorageMB:    a.hostingMB,
+		Transport:               a.tr.IsTransport(),
 	}, Defaults: a.startupSettings()}
 }
 
@@ -221,6 +227,9 @@ func (p SettingsPatch) validate() (map[string]string, error) {
 	}
 	if v := p.PropagationHosting; v != nil {
 		out[settingHosting] = strconv.FormatBool(*v)
+	}
+	if v := p.Transport; v != nil {
+		out[settingTransport] = strconv.FormatBool(*v)
 	}
 	if v := p.PropagationStorageMB; v != nil {
 		if *v < 1 || *v > MaxPropagationStorageMB {
@@ -349,6 +358,16 @@ func (a *App) applyLimitsLocked(ctx context.Context, def Settings) error {
 		return err
 	}
 	a.r.SetInboundLimit(limit)
+	transport := def.Transport
+	if v, err := a.savedSetting(ctx, settingTransport); err != nil {
+		return err
+	} else if v != "" {
+		transport = v == "true"
+	}
+	if transport != a.tr.IsTransport() {
+		a.tr.SetTransport(transport)
+		a.log.Info("transport mode", "forwarding", transport)
+	}
 	if a.prop == nil {
 		a.syncMinutes, a.hostingMB = 0, def.PropagationStorageMB
 		return nil

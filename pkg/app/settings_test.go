@@ -186,9 +186,15 @@ func TestLimitsAndHostingSettings(t *testing.T) {
 		t.Fatal("a refused patch started hosting")
 	}
 
-	v, err := n.app.UpdateSettings(ctx, SettingsPatch{InboundPerMinute: ptr(5), SyncIntervalMinutes: ptr(0), PropagationHosting: ptr(true), PropagationStorageMB: ptr(2)})
-	if err != nil || v.InboundPerMinute != 5 || v.SyncIntervalMinutes != 0 || !v.PropagationHosting || v.PropagationStorageMB != 2 {
+	if got.Transport || n.app.tr.IsTransport() {
+		t.Fatalf("a node started without --transport forwards: %+v", got)
+	}
+	v, err := n.app.UpdateSettings(ctx, SettingsPatch{InboundPerMinute: ptr(5), SyncIntervalMinutes: ptr(0), PropagationHosting: ptr(true), PropagationStorageMB: ptr(2), Transport: ptr(true)})
+	if err != nil || v.InboundPerMinute != 5 || v.SyncIntervalMinutes != 0 || !v.PropagationHosting || v.PropagationStorageMB != 2 || !v.Transport {
 		t.Fatalf("update: %+v, %v", v, err)
+	}
+	if !n.app.tr.IsTransport() {
+		t.Fatal("transport mode not applied")
 	}
 	if n.app.r.InboundLimit() != 5 {
 		t.Fatalf("inbound limit in force %d", n.app.r.InboundLimit())
@@ -225,7 +231,7 @@ func TestLimitsAndHostingSettings(t *testing.T) {
 	// Kept across a restart, over the startup values.
 	n = startLoopNodeDir(t, dir, "host", Options{})
 	defer n.close()
-	if s := n.app.GetSettings(); s.InboundPerMinute != 5 || s.SyncIntervalMinutes != 0 || !s.PropagationHosting || s.PropagationStorageMB != 3 {
+	if s := n.app.GetSettings(); s.InboundPerMinute != 5 || s.SyncIntervalMinutes != 0 || !s.PropagationHosting || s.PropagationStorageMB != 3 || !s.Transport || !n.app.tr.IsTransport() {
 		t.Fatalf("after restart %+v", s)
 	}
 	if a2, ok := n.app.PropagationServerAddress(); !ok || a2 != addr {

@@ -97,6 +97,8 @@ export interface NodeSettings {
   /** Act as a propagation node for others, storing at most propagation_storage_mb. */
   propagation_hosting: boolean
   propagation_storage_mb: number
+  /** Forward packets, announces and path requests for other nodes. */
+  transport: boolean
 }
 /** An identity the node keeps, each with its own conversations, contacts and settings. */
 export interface IdentityEntry {

@@ -298,7 +298,20 @@ func (t *Transport) ID() wire.Hash { return t.tid }
 func (t *Transport) Identity() *identity.Identity { return t.id }
 
 // IsTransport reports whether forwarding is enabled.
-func (t *Transport) IsTransport() bool { return t.opts.Transport }
+func (t *Transport) IsTransport() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.opts.Transport
+}
+
+// SetTransport turns forwarding (Options.Transport) on or off at once. Announce rate limits follow it
+// as New sets them: on for a transport node unless the options turned them off.
+func (t *Transport) SetTransport(on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.opts.Transport = on
+	t.rate.Disabled = !on || t.opts.AnnounceRate.Disabled
+}
 
 // Start runs the periodic jobs (announce retransmission, receipt timeouts,
 // table culling, release of held announces) every 250 ms until Close or ctx

@@ -469,3 +469,33 @@ func TestIngressControlIgnoresOwnEchoes(t *testing.T) {
 		t.Fatalf("held %d burst %v paths %d; want the peer's announces learned at once", c.Held, c.BurstActive, len(me.Paths()))
 	}
 }
+
+// TestSetTransportAtRuntime: a node started without forwarding does not rebroadcast an announce for
+// its other interface; turned into a transport node at runtime it does, and turned back it stops.
+func TestSetTransportAtRuntime(t *testing.T) {
+	n := newTestNet(t)
+	a, mid, b := n.node(false), n.node(false), n.node(false)
+	n.connect(a, mid)
+	n.connect(mid, b)
+	announce := func() *Destination {
+		t.Helper()
+		d := newDest(t, a, DestinationConfig{})
+		if err := a.Announce(d, nil); err != nil {
+			t.Fatal(err)
+		}
+		n.pump()
+		n.step(time.Second, a, mid, b)
+		return d
+	}
+	if d := announce(); b.HasPath(d.Hash()) || mid.IsTransport() {
+		t.Fatal("a node without forwarding passed an announce on")
+	}
+	mid.SetTransport(true)
+	if d := announce(); !mid.IsTransport() || !b.HasPath(d.Hash()) {
+		t.Fatal("forwarding turned on at runtime: the announce did not reach b")
+	}
+	mid.SetTransport(false)
+	if d := announce(); b.HasPath(d.Hash()) {
+		t.Fatal("forwarding turned off again: the announce still reached b")
+	}
+}
