@@ -32,6 +32,10 @@ const (
 	MaxSyncInterval = 168 * time.Hour
 	// MaxPropagationStorageMB bounds the hosted node's storage limit (1 TB).
 	MaxPropagationStorageMB = 1 << 20
+	// MaxMessageMB bounds the largest inbound message the owner may allow (the --max-message-mb range).
+	MaxMessageMB = 256
+	// linkFraming is what a message over a link needs beyond its packed size as a resource.
+	linkFraming = 64 << 10
 )
 
 const (
@@ -46,6 +50,7 @@ const (
 	settingHosting          = "app.propagation_hosting"
 	settingHostingStorage   = "app.propagation_storage_mb"
 	settingTransport        = "app.transport"
+	settingMaxMessage       = "app.max_message_mb"
 )
 
 // The stranger_attachments values: a non-contact's attachments are dropped (the message is kept and
@@ -82,6 +87,8 @@ type Settings struct {
 	PropagationStorageMB int  `json:"propagation_storage_mb"`
 	// Transport forwards packets, announces and path requests for other nodes (a transport node).
 	Transport bool `json:"transport"`
+	// MaxMessageMB is the largest message (with attachments) accepted over a link.
+	MaxMessageMB int `json:"max_message_mb"`
 }
 
 // SettingsPatch changes the settings that are set; DisplayName "" goes back to the startup name.
@@ -97,6 +104,7 @@ type SettingsPatch struct {
 	PropagationHosting      *bool   `json:"propagation_hosting"`
 	PropagationStorageMB    *int    `json:"propagation_storage_mb"`
 	Transport               *bool   `json:"transport"`
+	MaxMessageMB            *int    `json:"max_message_mb"`
 }
 
 // SettingsView is the current settings and the startup values a reset goes back to.
@@ -118,7 +126,15 @@ func (a *App) startupSettings() Settings {
 		PropagationHosting:      a.opts.Propagation.Serve,
 		PropagationStorageMB:    a.startupStorageMB(),
 		Transport:               a.opts.Transport,
+		MaxMessageMB:            a.startupMaxMessageMB(),
 	}
+}
+
+func (a *App) startupMaxMessageMB() int {
+	if n := a.opts.Router.MaxDirectSize; n > 0 {
+		return max(1, n>>20)
+	}
+	return 8 // the router's default
 }
 
 func (a *App) startupInboundLimit() int {
@@ -169,6 +185,7 @@ func (a *App) GetSettings() SettingsView {
 		PropagationHosting:      a.prop.hosted() != nil,
 		PropagationStorageMB:    a.hostingMB,
 		Transport:               a.tr.IsTransport(),
+		MaxMessageMB:            max(1, a.r.MaxDirectSize()>>20),
 	}, Defaults: a.startupSettings()}
 }
 
@@ -230,6 +247,12 @@ func (p SettingsPatch) validate() (map[string]string, error) {
 	}
 	if v := p.Transport; v != nil {
 		out[settingTransport] = strconv.FormatBool(*v)
+	}
+	if v := p.MaxMessageMB; v != nil {
+		if *v < 1 || *v > MaxMessageMB {
+			return nil, fmt.Errorf("%w: max_message_mb must be 1 to %d", ErrInvalidSetting, MaxMessageMB)
+		}
+		out[settingMaxMessage] = strconv.Itoa(*v)
 	}
 	if v := p.PropagationStorageMB; v != nil {
 		if *v < 1 || *v > MaxPropagationStorageMB {
@@ -358,6 +381,14 @@ func (a *App) applyLimitsLocked(ctx context.Context, def Settings) error {
 		return err
 	}
 	a.r.SetInboundLimit(limit)
+	msgMB, err := a.savedInt(ctx, settingMaxMessage, def.MaxMessageMB, 1, MaxMessageMB)
+	if err != nil {
+		return err
+	}
+	a.r.SetMaxDirectSize(msgMB << 20)
+	if a.opts.Links != nil {
+		a.opts.Links.SetMaxResourceSize(int64(msgMB)<<20 + linkFraming)
+	}
 	transport := def.Transport
 	if v, err := a.savedSetting(ctx, settingTransport); err != nil {
 		return err

@@ -189,9 +189,15 @@ func TestLimitsAndHostingSettings(t *testing.T) {
 	if got.Transport || n.app.tr.IsTransport() {
 		t.Fatalf("a node started without --transport forwards: %+v", got)
 	}
-	v, err := n.app.UpdateSettings(ctx, SettingsPatch{InboundPerMinute: ptr(5), SyncIntervalMinutes: ptr(0), PropagationHosting: ptr(true), PropagationStorageMB: ptr(2), Transport: ptr(true)})
-	if err != nil || v.InboundPerMinute != 5 || v.SyncIntervalMinutes != 0 || !v.PropagationHosting || v.PropagationStorageMB != 2 || !v.Transport {
+	if _, err := n.app.UpdateSettings(ctx, SettingsPatch{MaxMessageMB: ptr(MaxMessageMB + 1)}); !errors.Is(err, ErrInvalidSetting) {
+		t.Fatalf("max_message_mb over the range: %v", err)
+	}
+	v, err := n.app.UpdateSettings(ctx, SettingsPatch{InboundPerMinute: ptr(5), SyncIntervalMinutes: ptr(0), PropagationHosting: ptr(true), PropagationStorageMB: ptr(2), Transport: ptr(true), MaxMessageMB: ptr(3)})
+	if err != nil || v.InboundPerMinute != 5 || v.SyncIntervalMinutes != 0 || !v.PropagationHosting || v.PropagationStorageMB != 2 || !v.Transport || v.MaxMessageMB != 3 {
 		t.Fatalf("update: %+v, %v", v, err)
+	}
+	if n.app.r.MaxDirectSize() != 3<<20 || n.links.MaxResourceSize() != 3<<20+linkFraming {
+		t.Fatalf("message size in force: router %d, links %d", n.app.r.MaxDirectSize(), n.links.MaxResourceSize())
 	}
 	if !n.app.tr.IsTransport() {
 		t.Fatal("transport mode not applied")
@@ -231,7 +237,7 @@ func TestLimitsAndHostingSettings(t *testing.T) {
 	// Kept across a restart, over the startup values.
 	n = startLoopNodeDir(t, dir, "host", Options{})
 	defer n.close()
-	if s := n.app.GetSettings(); s.InboundPerMinute != 5 || s.SyncIntervalMinutes != 0 || !s.PropagationHosting || s.PropagationStorageMB != 3 || !s.Transport || !n.app.tr.IsTransport() {
+	if s := n.app.GetSettings(); s.InboundPerMinute != 5 || s.SyncIntervalMinutes != 0 || !s.PropagationHosting || s.PropagationStorageMB != 3 || !s.Transport || !n.app.tr.IsTransport() || s.MaxMessageMB != 3 || n.links.MaxResourceSize() != 3<<20+linkFraming {
 		t.Fatalf("after restart %+v", s)
 	}
 	if a2, ok := n.app.PropagationServerAddress(); !ok || a2 != addr {

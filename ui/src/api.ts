@@ -99,6 +99,8 @@ export interface NodeSettings {
   propagation_storage_mb: number
   /** Forward packets, announces and path requests for other nodes. */
   transport: boolean
+  /** Largest message with attachments accepted over a link, in MB. */
+  max_message_mb: number
 }
 /** An identity the node keeps, each with its own conversations, contacts and settings. */
 export interface IdentityEntry {

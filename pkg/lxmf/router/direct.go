@@ -29,7 +29,7 @@ func (r *Router) listenDirect() error {
 		ConfirmResource: r.onLinkResource,
 		Callbacks: link.Callbacks{
 			ResourceAdvertised: func(_ *link.Link, a *link.Advertisement) bool {
-				return a.DataSize > 0 && a.DataSize <= int64(r.opts.MaxDirectSize) &&
+				return a.DataSize > 0 && a.DataSize <= r.maxDirect.Load() &&
 					(r.opts.AdmitResource == nil || r.opts.AdmitResource(a.DataSize))
 			},
 			ResourceConcluded: r.onLinkResourceConcluded,
@@ -42,7 +42,7 @@ func (r *Router) listenDirect() error {
 }
 
 func (r *Router) directLimits() msgpack.Limits {
-	return msgpack.Limits{MaxSize: r.opts.MaxDirectSize}
+	return msgpack.Limits{MaxSize: r.MaxDirectSize()}
 }
 
 // onLinkPacket handles a message in one link packet (LXMRouter.delivery_packet

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reticle-mesh/reticle/pkg/lxmf"
@@ -154,14 +155,15 @@ type flight struct {
 
 // Router delivers LXMF messages. Create it with New, then Start it.
 type Router struct {
-	opts  Options
-	log   *slog.Logger
-	tr    *transport.Transport
-	q     Queue
-	sink  Sink
-	dest  *transport.Destination
-	unsub func()
-	limit *inboundLimiter
+	opts      Options
+	maxDirect atomic.Int64 // Options.MaxDirectSize, changed by SetMaxDirectSize
+	log       *slog.Logger
+	tr        *transport.Transport
+	q         Queue
+	sink      Sink
+	dest      *transport.Destination
+	unsub     func()
+	limit     *inboundLimiter
 
 	wake  chan struct{}
 	stop  chan struct{} // closed by Close: ends receipt waiters
@@ -219,6 +221,7 @@ func New(opts Options, tr *transport.Transport, q Queue, sink Sink) (*Router, er
 		displayName: opts.DisplayName,
 		stampCost:   opts.StampCost,
 	}
+	r.maxDirect.Store(int64(opts.MaxDirectSize))
 	d, err := tr.Register(transport.DestinationConfig{
 		Identity: opts.Identity, App: lxmf.AppName, Aspects: []string{"delivery"},
 		Proof:          transport.ProveApp,
@@ -455,3 +458,13 @@ func (r *Router) onAnnounce(a transport.Announce) {
 	r.mu.Unlock()
 	r.Wake()
 }
+
+// SetMaxDirectSize changes Options.MaxDirectSize at once (n <= 0 is ignored).
+func (r *Router) SetMaxDirectSize(n int) {
+	if n > 0 {
+		r.maxDirect.Store(int64(n))
+	}
+}
+
+// MaxDirectSize is the cap in force on a message received over a link.
+func (r *Router) MaxDirectSize() int { return int(r.maxDirect.Load()) }

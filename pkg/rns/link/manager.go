@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reticle-mesh/reticle/pkg/rns/transport"
@@ -77,11 +78,12 @@ const maxIncomingPerLink = 8
 // Manager owns the links of one transport. It implements
 // transport.LinkHandler.
 type Manager struct {
-	opts  Options
-	tr    *transport.Transport
-	log   *slog.Logger
-	clock transport.Clock
-	drops transport.DropCounter
+	opts        Options
+	maxResource atomic.Int64 // Options.MaxResourceSize, changed by SetMaxResourceSize
+	tr          *transport.Transport
+	log         *slog.Logger
+	clock       transport.Clock
+	drops       transport.DropCounter
 
 	mu        sync.Mutex
 	links     map[wire.Hash]*Link
@@ -120,11 +122,24 @@ func New(opts Options) (*Manager, error) {
 	if opts.MaxLinks <= 0 {
 		opts.MaxLinks = DefaultMaxLinks
 	}
-	return &Manager{
+	m := &Manager{
 		opts: opts, tr: opts.Transport, log: opts.Logger, clock: opts.Clock,
 		links: map[wire.Hash]*Link{}, listeners: map[wire.Hash]*listener{},
-	}, nil
+	}
+	m.maxResource.Store(opts.MaxResourceSize)
+	return m, nil
 }
+
+// SetMaxResourceSize changes Options.MaxResourceSize at once, for advertisements from now on (n <= 0 is
+// ignored).
+func (m *Manager) SetMaxResourceSize(n int64) {
+	if n > 0 {
+		m.maxResource.Store(n)
+	}
+}
+
+// MaxResourceSize is the cap in force on an inbound resource's data size.
+func (m *Manager) MaxResourceSize() int64 { return m.maxResource.Load() }
 
 // Start installs the manager as the transport's link handler and runs the
 // timeout jobs every JobInterval until Close or ctx ends.

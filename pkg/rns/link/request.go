@@ -113,7 +113,7 @@ func (l *Link) Request(path string, data msgpack.Value, o RequestOptions) (*Requ
 	}
 	max := o.MaxResponseSize
 	if max <= 0 {
-		max = l.m.opts.MaxResourceSize
+		max = l.m.maxResource.Load()
 	}
 	rr := &RequestReceipt{deadline: now.Add(timeout), maxSize: max, progress: o.Progress, done: make(chan struct{})}
 	if len(packed) <= l.mdu {
@@ -148,7 +148,7 @@ func (l *Link) requestJobsLocked(now time.Time, fx *effects) {
 
 // limits bounds the decoding of requests and responses on this link.
 func (l *Link) limits() msgpack.Limits {
-	return msgpack.Limits{MaxSize: int(min(l.m.opts.MaxResourceSize, 1<<30)) + 1024}
+	return msgpack.Limits{MaxSize: int(min(l.m.maxResource.Load(), 1<<30)) + 1024}
 }
 
 // parseRequest splits a packed request [timestamp, path hash, data].

@@ -69,7 +69,7 @@ func (l *Link) advertisementLocked(pt []byte, now time.Time, fx *effects) {
 			return // already receiving (a re-sent advertisement)
 		}
 	}
-	limit := l.m.opts.MaxResourceSize
+	limit := l.m.maxResource.Load()
 	if a.SegmentIndex > 1 {
 		r := l.inSegs[a.OriginalHash]
 		if r == nil || r.in != nil || a.SegmentIndex != r.segIndex+1 || a.TotalSegments != r.segs || a.DataSize != r.total {
@@ -396,7 +396,7 @@ func (r *Resource) assembleLocked(now time.Time, fx *effects) {
 		return
 	}
 	pt = pt[randomLen:]
-	room := l.m.opts.MaxResourceSize - int64(len(r.data))
+	room := l.m.maxResource.Load() - int64(len(r.data))
 	if in.adv.Compressed() {
 		limit := min(room, maxDecompressed)
 		out, err := io.ReadAll(io.LimitReader(bzip2.NewReader(bytes.NewReader(pt)), limit+1))
