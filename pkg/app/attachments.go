@@ -111,11 +111,12 @@ func (b *blobStore) remove(hashes []string) error {
 
 // storeMessage writes a message's attachment bytes, then its row pointing at them. Without a blob store
 // (no data dir) the attachments stay inside the stored fields.
-func (a *App) storeMessage(ctx context.Context, row *store.Message, f decomposed) (bool, error) {
+func (a *App) storeMessage(ctx context.Context, row *store.Message, f decomposed) (bool, []store.Attachment, error) {
 	row.Renderer, row.ReplyTo, row.ReactionTo, row.Reaction, row.Meta = f.update.Renderer, f.update.ReplyTo, f.update.ReactionTo, f.update.Reaction, f.update.Meta
 	if a.blobs == nil {
 		row.FieldsState = 0
-		return a.st.InsertMessage(ctx, row)
+		inserted, err := a.st.InsertMessage(ctx, row)
+		return inserted, nil, err
 	}
 	row.Fields, row.FieldsState = f.update.Fields, 1
 	a.blobs.mu.Lock()
@@ -124,12 +125,13 @@ func (a *App) storeMessage(ctx context.Context, row *store.Message, f decomposed
 	for i, bl := range f.blobs {
 		h, err := a.blobs.put(bl.data)
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
 		atts[i] = bl.att
 		atts[i].Hash = h
 	}
-	return a.st.InsertMessage(ctx, row, atts...)
+	inserted, err := a.st.InsertMessage(ctx, row, atts...)
+	return inserted, atts, err
 }
 
 // removeOrphans deletes attachment files a delete left without rows.

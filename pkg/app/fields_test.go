@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"reflect"
 	"testing"
 	"time"
 
@@ -220,5 +221,69 @@ func TestSendReplyAndReactionLayout(t *testing.T) {
 		if _, err := buildFields(bad); !errors.Is(err, ErrInvalidField) {
 			t.Errorf("%+v: %v", bad, err)
 		}
+	}
+}
+
+// TestFreshViewsMatchStored: the message a send answers with and the one a received message is
+// published with are built without reading the rows back; they equal what reading it gives: its
+// attachments, and for an inbound message a reaction that arrived before it.
+func TestFreshViewsMatchStored(t *testing.T) {
+	n := newNet(t)
+	ctx := context.Background()
+	a := n.a.app
+	events, unsub := a.Events().Subscribe(16)
+	defer unsub()
+	src := wire.Hash{9}
+	if _, _, err := a.PutContact(ctx, src.String(), ContactPatch{}); err != nil {
+		t.Fatal(err)
+	}
+	msgID := wire.FullHash{0x31}
+	var rf lxmf.Fields // the reaction comes first
+	rf.Set(lxmf.FieldReaction, msgpack.Map(
+		msgpack.KV{Key: msgpack.Int(reactionTo), Value: msgpack.Bin(msgID[:])},
+		msgpack.KV{Key: msgpack.Int(reactionContent), Value: msgpack.Bin([]byte("🎉"))}))
+	for _, m := range []*lxmf.Message{
+		{ID: wire.FullHash{0x32}, Destination: a.r.Hash(), Source: src, Fields: rf, Timestamp: 1.7e9},
+		{ID: msgID, Destination: a.r.Hash(), Source: src, Content: []byte("with a file"), Timestamp: 1.7e9 + 1, Fields: func() lxmf.Fields {
+			var f lxmf.Fields
+			f.SetAttachments([]lxmf.Attachment{{Name: "a.txt", Data: []byte("A")}, {Name: "b.txt", Data: []byte("BB")}})
+			return f
+		}()},
+	} {
+		if err := (sink{a}).Deliver(ctx, router.Inbound{Message: m, ReceivedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var published *Message
+	for published == nil {
+		select {
+		case ev := <-events:
+			if ev.Kind == EventMessageReceived && ev.MessageID == msgID.String() {
+				published = ev.Message
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no event for the received message")
+		}
+	}
+	stored, err := a.GetMessage(ctx, msgID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(published.Attachments, stored.Attachments) || published.AttachmentCount != 2 ||
+		!reflect.DeepEqual(published.Reactions, stored.Reactions) || len(published.Reactions) != 1 {
+		t.Fatalf("published %+v\nstored    %+v", published, stored)
+	}
+
+	sent, err := a.Send(ctx, SendRequest{To: n.b.app.Identity(ctx).Address, Content: "files back",
+		Attachments: []AttachmentInput{{Name: "c.txt", Data: []byte("CCC")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.GetMessage(ctx, sent.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(sent.Attachments, got.Attachments) || sent.AttachmentCount != 1 || len(sent.Reactions) != 0 {
+		t.Fatalf("send answered %+v\nstored        %+v", sent, got)
 	}
 }

@@ -323,20 +323,24 @@ func (a *App) Send(ctx context.Context, req SendRequest) (Message, error) {
 	if a.blobs == nil {
 		row.Fields = fields
 	}
-	inserted, err := a.storeMessage(ctx, row, decompose(fieldsIn))
+	inserted, atts, err := a.storeMessage(ctx, row, decompose(fieldsIn))
 	if err != nil {
 		return Message{}, fmt.Errorf("send: %w", err)
 	}
 	// Answer with the row as stored, queued. Re-reading it raced with the router loop, which may
-	// already be sending it; only an identical message stored earlier is read back.
-	head := headOf(*row)
-	if !inserted {
+	// already be sending it; only an identical message stored earlier is read back. Nothing can react
+	// to a message that was just made.
+	a.r.Wake()
+	var v Message
+	if inserted {
+		v, err = a.freshView(ctx, headOf(*row), atts, false)
+	} else {
+		var head store.MessageHead
 		if head, err = a.st.FindMessageHead(ctx, row.MessageID); err != nil {
 			return Message{}, fmt.Errorf("send: %w", err)
 		}
+		v, err = a.view(ctx, head)
 	}
-	a.r.Wake()
-	v, err := a.view(ctx, head)
 	if err != nil {
 		return Message{}, fmt.Errorf("send: %w", err)
 	}

@@ -117,7 +117,7 @@ func (s sink) Deliver(ctx context.Context, in router.Inbound) error {
 	if held {
 		s.a.log.Info("attachments from a stranger not stored", "peer", row.Peer, "message_id", row.MessageID)
 	}
-	inserted, err := s.a.storeMessage(ctx, row, d)
+	inserted, atts, err := s.a.storeMessage(ctx, row, d)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,8 @@ func (s sink) Deliver(ctx context.Context, in router.Inbound) error {
 		s.a.log.Debug("duplicate lxmf message ignored", "message_id", row.MessageID)
 		return nil
 	}
-	v, err := s.a.view(ctx, headOf(*row))
+	// A reaction to it may have arrived first (they travel separately), so those are looked up.
+	v, err := s.a.freshView(ctx, headOf(*row), atts, true)
 	if err != nil {
 		s.a.log.Warn("new message not published", "message_id", row.MessageID, "error", err)
 		return nil
