@@ -33,6 +33,7 @@ type bench struct {
 	reticle   string // the reticle binary
 	scripts   string // test/interop, for the reference scripts
 	n         int
+	conc      int // clients posting at once in the http burst
 	reference bool
 	results   map[string]float64
 }
@@ -41,13 +42,17 @@ func main() {
 	scen := flag.String("scenarios", "idle,announce,resource,http", "comma-separated scenarios to run")
 	n := flag.Int("n", 500, "messages per burst and one-at-a-time sends in the http scenario (1-5000)")
 	bin := flag.String("reticle", "", "reticle binary (default: built from ./cmd/reticle into a temp dir)")
+	conc := flag.Int("c", 4, "clients posting at once in the http burst (1-64)")
 	ref := flag.Bool("reference", true, "also measure the Python reference when python3 can import RNS and LXMF")
 	scripts := flag.String("scripts", "test/interop", "directory of the reference driver scripts")
 	flag.Parse()
 	if *n < 1 || *n > 5000 {
 		fail("-n must be 1 to 5000")
 	}
-	b := &bench{reticle: *bin, scripts: *scripts, n: *n, results: map[string]float64{}}
+	if *conc < 1 || *conc > 64 {
+		fail("-c must be 1 to 64")
+	}
+	b := &bench{reticle: *bin, scripts: *scripts, n: *n, conc: *conc, results: map[string]float64{}}
 	if b.reticle == "" {
 		dir, err := os.MkdirTemp("", "reticle-bench-")
 		if err != nil {
