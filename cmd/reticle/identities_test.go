@@ -108,6 +108,7 @@ func TestIdentitiesSwitch(t *testing.T) {
 		{map[string]any{"password": diskFullPassword, "key": base64.StdEncoding.EncodeToString([]byte("short"))}, http.StatusBadRequest},
 		{map[string]any{"password": diskFullPassword, "key": "not base64!"}, http.StatusBadRequest},
 		{map[string]any{"password": "wrong password for sure"}, http.StatusForbidden},
+		{map[string]any{"password": diskFullPassword, "name": "two\nlines"}, http.StatusBadRequest},
 	} {
 		if st, body := c.do(http.MethodPost, "/api/v1/identities", bad.body); st != bad.want {
 			t.Errorf("add %v: %d %v, want %d", bad.body, st, body, bad.want)

@@ -5,7 +5,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -109,8 +112,8 @@ func (s *Server) addIdentity(c echo.Context) error {
 	if err := decodeStrictJSON(c, &in, 8<<10); err != nil {
 		return err
 	}
-	if len(in.Name) > 64 {
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_name", Message: "name must be at most 64 bytes"}
+	if len(in.Name) > 64 || !utf8.ValidString(in.Name) || strings.ContainsFunc(in.Name, unicode.IsControl) {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_name", Message: "name must be one line of text of at most 64 bytes"}
 	}
 	var key []byte
 	if in.Key != "" {

@@ -64,6 +64,9 @@ func (r *Router) propagateInstead(ctx context.Context, m Outbound, reason string
 	if m.Method == lxmf.MethodPropagated || r.opts.Links == nil || r.opts.PropagateOnFail == nil || !r.opts.PropagateOnFail() {
 		return false
 	}
+	if !r.known(m.Destination) {
+		return false // a propagated message is encrypted for the recipient, whose key never arrived
+	}
 	node, ok := r.PropagationNode()
 	if !ok {
 		return false
