@@ -239,7 +239,7 @@ func buildLocked(ctx context.Context, cfg config.Config, log *slog.Logger, prof 
 
 	msg, err := app.New(app.Options{
 		DataDir: cfg.DataDir, DisplayName: cfg.DisplayName, AnnounceAtStart: true, AnnounceInterval: cfg.AnnounceInterval,
-		Links: links, Logger: log.With("component", "lxmf"), Transport: cfg.Transport,
+		Links: links, Logger: log.With("component", "lxmf"),
 		Router: router.Options{MaxDirectSize: maxMessage, MaxInboundPerPeer: cfg.MaxInboundPerMinute},
 		Budget: budgetOptions(cfg),
 		Propagation: app.PropagationOptions{

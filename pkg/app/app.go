@@ -71,9 +71,6 @@ type Options struct {
 	// NoPropagateOnFailure turns off the default hand-over of a direct or opportunistic message that ran
 	// out of attempts to the chosen propagation node. The owner's saved setting wins.
 	NoPropagateOnFailure bool
-	// Transport is whether the node started as a transport node (--transport); the owner's saved
-	// setting wins and applies at once.
-	Transport bool
 	// Logger defaults to a discarding logger.
 	Logger *slog.Logger
 	// Clock defaults to the system clock.
@@ -109,6 +106,9 @@ type App struct {
 	holdStrangerFiles atomic.Bool
 	refuseStrangers   atomic.Bool
 	propagateOnFail   atomic.Bool
+	// startTransport is whether the node's transport forwarded when the app was made (--transport):
+	// the default of the transport setting.
+	startTransport bool
 	// syncMinutes and hostingMB are the sync interval and hosted node storage limit in force (settingsMu).
 	syncMinutes, hostingMB int
 
@@ -167,6 +167,7 @@ func newApp(opts Options, st *store.Store, tr *transport.Transport) (*App, error
 	a.holdStrangerFiles.Store(opts.StrangerAttachments != StrangerAttachmentsAllow)
 	a.refuseStrangers.Store(opts.RefuseStrangers)
 	a.propagateOnFail.Store(!opts.NoPropagateOnFailure)
+	a.startTransport = tr.IsTransport()
 	bo := opts.Budget
 	if bo.IsContact == nil {
 		bo.IsContact = a.contacts.isContact

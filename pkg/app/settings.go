@@ -125,7 +125,7 @@ func (a *App) startupSettings() Settings {
 		SyncIntervalMinutes:     a.startupSyncMinutes(),
 		PropagationHosting:      a.opts.Propagation.Serve,
 		PropagationStorageMB:    a.startupStorageMB(),
-		Transport:               a.opts.Transport,
+		Transport:               a.startTransport,
 		MaxMessageMB:            a.startupMaxMessageMB(),
 	}
 }

@@ -4,16 +4,19 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/reticle-mesh/reticle/pkg/lxmf"
 	"github.com/reticle-mesh/reticle/pkg/lxmf/router"
+	"github.com/reticle-mesh/reticle/pkg/rns"
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
 	"github.com/reticle-mesh/reticle/pkg/rns/transport"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire"
 	"github.com/reticle-mesh/reticle/pkg/store"
+	"github.com/reticle-mesh/reticle/pkg/testkit"
 )
 
 // TestSettingsAppliedLiveAndKept: a bad patch changes nothing; a good one is announced at once (the
@@ -248,5 +251,37 @@ func TestLimitsAndHostingSettings(t *testing.T) {
 	defer plain.close()
 	if _, err := plain.app.UpdateSettings(ctx, SettingsPatch{PropagationHosting: ptr(true)}); !errors.Is(err, ErrPropagationUnavailable) {
 		t.Fatalf("hosting without links: %v", err)
+	}
+}
+
+// TestTransportSettingDefaultsToTheNode: a node started as a transport node (--transport) keeps
+// forwarding after the app starts when nothing is saved; the setting's default is the node's mode.
+func TestTransportSettingDefaultsToTheNode(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "reticle.db")
+	st, err := store.Open(context.Background(), store.Options{Path: p, Database: testkit.Database(t, p)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = st.Close() }()
+	node, err := rns.New(rns.Options{DataDir: dir, Transport: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{DataDir: dir, DisplayName: "hub"}, st, node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := node.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = node.Close() }()
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = a.Close() }()
+	if s := a.GetSettings(); !node.Transport().IsTransport() || !s.Transport || !s.Defaults.Transport {
+		t.Fatalf("a transport node stopped forwarding when the app started: forwarding %v, settings %+v", node.Transport().IsTransport(), s)
 	}
 }
