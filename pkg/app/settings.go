@@ -381,13 +381,19 @@ func (a *App) applyLimitsLocked(ctx context.Context, def Settings) error {
 		return err
 	}
 	a.r.SetInboundLimit(limit)
-	msgMB, err := a.savedInt(ctx, settingMaxMessage, def.MaxMessageMB, 1, MaxMessageMB)
-	if err != nil {
+	// The message cap changes only when the owner saved one: the caps the node was built with (the
+	// link layer's also bounds propagation syncs and NomadNet files) stay exactly as they are otherwise.
+	if v, err := a.savedSetting(ctx, settingMaxMessage); err != nil {
 		return err
-	}
-	a.r.SetMaxDirectSize(msgMB << 20)
-	if a.opts.Links != nil {
-		a.opts.Links.SetMaxResourceSize(int64(msgMB)<<20 + linkFraming)
+	} else if v != "" {
+		msgMB, err := a.savedInt(ctx, settingMaxMessage, def.MaxMessageMB, 1, MaxMessageMB)
+		if err != nil {
+			return err
+		}
+		a.r.SetMaxDirectSize(msgMB << 20)
+		if a.opts.Links != nil {
+			a.opts.Links.SetMaxResourceSize(int64(msgMB)<<20 + linkFraming)
+		}
 	}
 	transport := def.Transport
 	if v, err := a.savedSetting(ctx, settingTransport); err != nil {

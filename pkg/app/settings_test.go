@@ -13,6 +13,7 @@ import (
 	"github.com/reticle-mesh/reticle/pkg/lxmf/router"
 	"github.com/reticle-mesh/reticle/pkg/rns"
 	"github.com/reticle-mesh/reticle/pkg/rns/identity"
+	"github.com/reticle-mesh/reticle/pkg/rns/link"
 	"github.com/reticle-mesh/reticle/pkg/rns/transport"
 	"github.com/reticle-mesh/reticle/pkg/rns/wire"
 	"github.com/reticle-mesh/reticle/pkg/store"
@@ -283,5 +284,21 @@ func TestTransportSettingDefaultsToTheNode(t *testing.T) {
 	defer func() { _ = a.Close() }()
 	if s := a.GetSettings(); !node.Transport().IsTransport() || !s.Transport || !s.Defaults.Transport {
 		t.Fatalf("a transport node stopped forwarding when the app started: forwarding %v, settings %+v", node.Transport().IsTransport(), s)
+	}
+}
+
+// TestMessageCapUntouchedWithoutASavedValue: without a saved max_message_mb the caps the node was built
+// with stay exactly (the link layer's default also bounds syncs and NomadNet files).
+func TestMessageCapUntouchedWithoutASavedValue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loopback TCP")
+	}
+	n := startLoopNodeOpts(t, "caps", true, Options{})
+	defer n.close()
+	if got := n.links.MaxResourceSize(); got != link.DefaultMaxResourceSize {
+		t.Fatalf("link cap %d after start, want the default %d", got, link.DefaultMaxResourceSize)
+	}
+	if got := n.app.r.MaxDirectSize(); got != 8<<20 {
+		t.Fatalf("router cap %d", got)
 	}
 }
