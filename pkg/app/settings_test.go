@@ -158,8 +158,10 @@ func TestPropagateOnFailureSetting(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := n.a.st.GetMessage(ctx, m.ID, store.DirectionOut)
-	if err != nil || got.Method != MethodPropagated || got.State != store.StateQueued || !strings.Contains(got.Error, "propagation node") {
-		t.Fatalf("after the hand-over: %+v, %v", got, err)
+	// The router loop runs in this test and may already have taken the next attempt (its error then
+	// says so); the method the message changed to stays, and it is still pending.
+	if err != nil || got.Method != MethodPropagated || got.State == store.StateFailed || got.State == store.StateDelivered {
+		t.Fatalf("after the hand-over: method %q state %q error %q, %v", got.Method, got.State, got.Error, err)
 	}
 }
 
