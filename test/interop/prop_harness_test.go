@@ -19,6 +19,13 @@ import (
 // optionally as a transport node, in the order cmd/reticle wires them.
 func startPropNode(t *testing.T, name string, transportNode bool, po lxapp.PropagationOptions, uris ...string) *lxmfNode {
 	t.Helper()
+	return startPropNodeWith(t, name, transportNode, lxapp.Options{Propagation: po}, uris...)
+}
+
+// startPropNodeWith is startPropNode with more app options (DataDir, DisplayName, Links, Logger and
+// Router are set here).
+func startPropNodeWith(t *testing.T, name string, transportNode bool, ao lxapp.Options, uris ...string) *lxmfNode {
+	t.Helper()
 	dir := t.TempDir()
 	// With RETICLE_TEST_DATABASE set the node's store is a fresh PostgreSQL schema.
 	p := filepath.Join(dir, "reticle.db")
@@ -38,10 +45,8 @@ func startPropNode(t *testing.T, name string, transportNode bool, po lxapp.Propa
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := lxapp.New(lxapp.Options{
-		DataDir: dir, DisplayName: name, Links: links, Logger: log, Propagation: po,
-		Router: router.Options{},
-	}, st, node)
+	ao.DataDir, ao.DisplayName, ao.Links, ao.Logger, ao.Router = dir, name, links, log, router.Options{}
+	a, err := lxapp.New(ao, st, node)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -266,15 +266,17 @@ func TestPropPeeringToPython(t *testing.T) {
 }
 
 // TestPropReticleNodeHeardAtStart: a Python LXMF client is already on the mesh when a Reticle node that
-// hosts a propagation node starts; nobody asks for an announce, yet the client hears both the node and
-// Reticle's delivery destination within 10 s of the start (the announces sent when the interface comes
-// up), with valid propagation node app data.
+// hosts a propagation node starts, configured as `reticle serve` configures it (announce at start);
+// nobody asks for an announce, yet the client hears both the node and Reticle's delivery destination
+// within 10 s of the start (the announces at start and when the interface comes up, whichever of the
+// two the connection's timing leaves to be heard), with valid propagation node app data.
 func TestPropReticleNodeHeardAtStart(t *testing.T) {
 	requireLXMF(t)
 	port := freePort(t)
 	py, _ := startPropPeer(t, "pywatcher", false, serverSection(port), false)
 	start := time.Now()
-	rt := startPropNode(t, "reticle", false, lxapp.PropagationOptions{Serve: true, StampCost: 13, StorageLimit: 1 << 20},
+	rt := startPropNodeWith(t, "reticle", false, lxapp.Options{AnnounceAtStart: true,
+		Propagation: lxapp.PropagationOptions{Serve: true, StampCost: 13, StorageLimit: 1 << 20}},
 		fmt.Sprintf("tcp-client://127.0.0.1:%d", port))
 	pnAddr, ok := rt.app.PropagationServerAddress()
 	if !ok {
