@@ -85,7 +85,14 @@ func TestGoPluginLoopAllocAndBigOutputContained(t *testing.T) {
 		content string
 		want    error
 	}{{"loop", ErrTimeout}, {"alloc", ErrCallFailed}, {"big", ErrCallFailed}} {
-		if err := say(t, f, c.content); !errors.Is(err, c.want) {
+		err := say(t, f, c.content)
+		// Growing to the page cap takes a while on a loaded machine (the race detector, other packages):
+		// stopped by the deadline first, the plugin is contained all the same (the cap itself is
+		// TestMemoryCap's and TestGoPluginHostileMemoryBackToBaseline's).
+		if c.content == "alloc" && errors.Is(err, ErrTimeout) {
+			continue
+		}
+		if !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.content, err, c.want)
 		}
 	}
@@ -113,7 +120,8 @@ func mustJSON(t *testing.T, content string) []byte {
 // (which warms the compile cache and the pool), five more rounds leave the host's heap where it was, so
 // neither the failed instances nor their guest memory are kept. Goroutines are checked by the fixture.
 func TestGoPluginHostileMemoryBackToBaseline(t *testing.T) {
-	f, p := hostile(t, Options{MaxOutputBytes: 1000, MaxMemoryPages: 512})
+	// A generous deadline: here the cap, not the clock, must stop the growing plugin.
+	f, p := hostile(t, Options{CallTimeout: 60 * time.Second, MaxOutputBytes: 1000, MaxMemoryPages: 512})
 	round := func() {
 		t.Helper()
 		for _, c := range []string{"alloc", "big", "alloc"} {
