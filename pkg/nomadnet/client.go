@@ -131,22 +131,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 
 // Start runs the janitor that closes idle links until Close or ctx ends.
 func (c *Client) Start(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	c.cancel = cancel
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		t := time.NewTicker(janitorEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				c.CloseIdle()
-			}
-		}
-	}()
+	c.cancel = every(ctx, &c.wg, janitorEvery, func() { c.CloseIdle() })
 	return nil
 }
 

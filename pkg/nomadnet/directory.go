@@ -193,22 +193,7 @@ func (d *Directory) Save() error {
 // the file every five minutes when it changed.
 func (d *Directory) Start(ctx context.Context) error {
 	d.unsub = d.opts.Transport.HandleAnnounces(AppName+"."+Aspect, true, d.heard)
-	ctx, cancel := context.WithCancel(ctx)
-	d.cancel = cancel
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		t := time.NewTicker(saveEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				_ = d.Save()
-			}
-		}
-	}()
+	d.cancel = every(ctx, &d.wg, saveEvery, func() { _ = d.Save() })
 	return nil
 }
 

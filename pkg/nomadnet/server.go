@@ -147,22 +147,7 @@ func (s *Server) Announce() error {
 // Start registers the source's roots and refreshes them every minute.
 func (s *Server) Start(ctx context.Context) error {
 	s.Refresh()
-	ctx, cancel := context.WithCancel(ctx)
-	s.cancel = cancel
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		t := time.NewTicker(defaultRefresh)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				s.Refresh()
-			}
-		}
-	}()
+	s.cancel = every(ctx, &s.wg, defaultRefresh, func() { s.Refresh() })
 	return nil
 }
 
