@@ -113,23 +113,8 @@ func sign(keyFile, manifestFile, wasmFile, out string) error {
 		return errors.New("key file must hold a base64 ed25519 seed (reticle-plugin keygen)")
 	}
 	priv := ed25519.NewKeyFromSeed(seed)
-	raw, err := os.ReadFile(manifestFile) //nolint:gosec // a path the user gave
+	mb, err := withKeyID(manifestFile, plugins.KeyID(priv.Public().(ed25519.PublicKey)))
 	if err != nil {
-		return err
-	}
-	m, err := plugins.ParseManifest(raw)
-	if err != nil {
-		return err
-	}
-	m.PublisherKeyID = plugins.KeyID(priv.Public().(ed25519.PublicKey))
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(m); err != nil {
-		return err
-	}
-	mb := buf.Bytes()
-	if _, err := plugins.ParseManifest(mb); err != nil {
 		return err
 	}
 	w, err := os.ReadFile(wasmFile) //nolint:gosec // a path the user gave
