@@ -77,16 +77,7 @@ func BenchmarkInboundDeliver(b *testing.B) {
 // destinations and learning their paths (signature check included).
 func BenchmarkAnnounceProcessing(b *testing.B) {
 	const distinct = 2048
-	frames := make([][]byte, distinct)
-	nh, _ := identity.NameHash("bench", "announce")
-	for k := range frames {
-		id, _ := identity.Generate()
-		p, err := id.NewAnnounce(identity.AnnounceOptions{NameHash: nh, AppData: []byte("bench")})
-		if err != nil {
-			b.Fatal(err)
-		}
-		frames[k], _ = p.Marshal()
-	}
+	frames := announceFrames(b, distinct)
 	n := newTestNet(b)
 	tr := n.node(true, func(o *Options) { o.Ingress.Disabled = true })
 	in, _ := n.connect(tr, n.node(false))
@@ -115,16 +106,7 @@ func BenchmarkAnnounceProcessing(b *testing.B) {
 // announces/s with cores x identity's BenchmarkVerify rate (the target is 90 %).
 func BenchmarkAnnounceIngestParallel(b *testing.B) {
 	const distinct = 4096
-	frames := make([][]byte, distinct)
-	nh, _ := identity.NameHash("bench", "announce")
-	for k := range frames {
-		id, _ := identity.Generate()
-		p, err := id.NewAnnounce(identity.AnnounceOptions{NameHash: nh, AppData: []byte("bench")})
-		if err != nil {
-			b.Fatal(err)
-		}
-		frames[k], _ = p.Marshal()
-	}
+	frames := announceFrames(b, distinct)
 	n := newTestNet(b)
 	tr := n.node(true, func(o *Options) { o.Ingress.Disabled = true })
 	in, _ := n.connect(tr, n.node(false))
@@ -152,4 +134,20 @@ func BenchmarkAnnounceIngestParallel(b *testing.B) {
 	if tr.Counters().AnnouncesValid == 0 {
 		b.Fatal("no announce accepted")
 	}
+}
+
+// announceFrames makes n announce frames of distinct destinations.
+func announceFrames(b *testing.B, n int) [][]byte {
+	b.Helper()
+	frames := make([][]byte, n)
+	nh, _ := identity.NameHash("bench", "announce")
+	for k := range frames {
+		id, _ := identity.Generate()
+		p, err := id.NewAnnounce(identity.AnnounceOptions{NameHash: nh, AppData: []byte("bench")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		frames[k], _ = p.Marshal()
+	}
+	return frames
 }
