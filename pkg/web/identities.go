@@ -85,7 +85,8 @@ func (s *Server) listIdentities(c echo.Context) error {
 	return noStoreJSON(c, map[string]any{"items": list})
 }
 
-// confirm re-checks the owner password of a dangerous identity action.
+// confirm re-checks the owner password of a dangerous action (identity export, add, switch). A wrong
+// one is 403, not 401: the session is fine, only the confirmation failed.
 func (s *Server) confirm(c echo.Context, password, what string) error {
 	pc, ok := s.deps.Auth.(PasswordConfirmer)
 	if !ok {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -40,7 +39,7 @@ func (s *Server) exportIdentity(c echo.Context) error {
 		return err
 	}
 	ex, ok := m.(IdentityExporter)
-	pc, ok2 := s.deps.Auth.(PasswordConfirmer)
+	_, ok2 := s.deps.Auth.(PasswordConfirmer)
 	if !ok || !ok2 {
 		return errMessagingUnavailable
 	}
@@ -50,12 +49,8 @@ func (s *Server) exportIdentity(c echo.Context) error {
 	if err := decodeStrictJSON(c, &in, 4<<10); err != nil {
 		return err
 	}
-	if err := pc.ConfirmPassword(c.Request().Context(), s.client(c), in.Password); err != nil {
-		if errors.Is(err, auth.ErrBadCredentials) {
-			// 403, not 401: the session is fine, only the confirmation failed.
-			return &Error{Status: http.StatusForbidden, Code: "wrong_password", Message: "wrong password: the identity was not exported"}
-		}
-		return authErr(err)
+	if err := s.confirm(c, in.Password, "the identity was not exported"); err != nil {
+		return err
 	}
 	key, err := ex.ExportIdentity()
 	if err != nil {
